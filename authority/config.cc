@@ -1,0 +1,373 @@
+#include "authority/config.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <unistd.h>
+#include <vector>
+
+#include "core/error.h"
+
+namespace realdid::authority {
+namespace {
+
+std::string Trim(std::string_view s) {
+  std::size_t b = 0;
+  std::size_t e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+[[noreturn]] void Bad(std::string_view section, std::string_view key, const std::string& why) {
+  InvalidInput("config: [" + std::string(section) + "] " + std::string(key) + ": " + why);
+}
+
+std::uint64_t ParseUnsigned(std::string_view section, std::string_view key, std::string_view v,
+                            std::uint64_t min, std::uint64_t max) {
+  std::uint64_t out = 0;
+  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) {
+    Bad(section, key, "expected a non-negative integer");
+  }
+  if (out < min || out > max) {
+    Bad(section, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return out;
+}
+
+// Accepts "<n>ms", "<n>s", "<n>m"; the range is [min, max].
+std::chrono::milliseconds ParseDuration(std::string_view section, std::string_view key,
+                                        std::string_view v, std::chrono::milliseconds min,
+                                        std::chrono::milliseconds max) {
+  std::size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+  std::string_view unit = v.substr(digits);
+  std::uint64_t scale = 0;
+  if (unit == "ms") {
+    scale = 1;
+  } else if (unit == "s") {
+    scale = 1000;
+  } else if (unit == "m") {
+    scale = 60000;
+  } else {
+    Bad(section, key, "expected a duration such as 500ms, 30s or 2m");
+  }
+  std::uint64_t n = ParseUnsigned(section, key, v.substr(0, digits), 0, 1000000000ULL);
+  auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(n * scale));
+  if (ms < min || ms > max) {
+    Bad(section, key,
+        "must be between " + std::to_string(min.count()) + "ms and " + std::to_string(max.count()) +
+            "ms");
+  }
+  return ms;
+}
+
+int ParsePoolSize(std::string_view section, std::string_view key, std::string_view v) {
+  return static_cast<int>(ParseUnsigned(section, key, v, 1, 256));
+}
+
+void RequireNoControl(std::string_view section, std::string_view key, std::string_view v) {
+  for (char c : v) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) Bad(section, key, "control character");
+  }
+}
+
+using Setter = std::function<void(AuthorityConfig&, std::string_view value)>;
+struct KeySpec {
+  const char* section;
+  const char* key;
+  Setter set;
+};
+
+const std::vector<KeySpec>& Keys() {
+  using std::chrono::milliseconds;
+  static const std::vector<KeySpec> keys = {
+      {"server", "listen_address",
+       [](AuthorityConfig& c, std::string_view v) { c.server.listen_address = v; }},
+      {"server", "port",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.server.port = static_cast<std::uint16_t>(ParseUnsigned("server", "port", v, 0, 65535));
+       }},
+      {"server", "tls_cert_file",
+       [](AuthorityConfig& c, std::string_view v) { c.server.tls_cert_file = v; }},
+      {"server", "tls_key_file",
+       [](AuthorityConfig& c, std::string_view v) { c.server.tls_key_file = v; }},
+      {"server", "tls_ca_file",
+       [](AuthorityConfig& c, std::string_view v) { c.server.tls_ca_file = v; }},
+      {"server", "max_body_bytes",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.server.max_body_bytes = static_cast<std::size_t>(
+             ParseUnsigned("server", "max_body_bytes", v, 1, 64ULL << 20));
+       }},
+      {"server", "max_header_bytes",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.server.max_header_bytes = static_cast<std::size_t>(
+             ParseUnsigned("server", "max_header_bytes", v, 1024, 1ULL << 20));
+       }},
+      {"server", "max_connections",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.server.max_connections =
+             static_cast<int>(ParseUnsigned("server", "max_connections", v, 1, 10000));
+       }},
+      {"server", "request_timeout",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.server.request_timeout = ParseDuration("server", "request_timeout", v,
+                                                  milliseconds(100), milliseconds(600000));
+       }},
+      {"server", "drain_timeout",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.server.drain_timeout =
+             ParseDuration("server", "drain_timeout", v, milliseconds(0), milliseconds(600000));
+       }},
+      {"metrics", "listen_address",
+       [](AuthorityConfig& c, std::string_view v) { c.metrics.listen_address = v; }},
+      {"metrics", "port",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.metrics.port = static_cast<std::uint16_t>(ParseUnsigned("metrics", "port", v, 0, 65535));
+       }},
+      {"hsm", "module_path", [](AuthorityConfig& c, std::string_view v) { c.hsm.module_path = v; }},
+      {"hsm", "token_label", [](AuthorityConfig& c, std::string_view v) { c.hsm.token_label = v; }},
+      {"hsm", "pin_file", [](AuthorityConfig& c, std::string_view v) { c.hsm.pin_file = v; }},
+      {"hsm", "pool_size",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.hsm.pool_size = ParsePoolSize("hsm", "pool_size", v);
+       }},
+      {"hsm", "keys_manifest",
+       [](AuthorityConfig& c, std::string_view v) { c.hsm.keys_manifest = v; }},
+      {"db", "dsn", [](AuthorityConfig& c, std::string_view v) { c.db.dsn = v; }},
+      {"db", "dsn_file", [](AuthorityConfig& c, std::string_view v) { c.db.dsn_file = v; }},
+      {"db", "password_file",
+       [](AuthorityConfig& c, std::string_view v) { c.db.password_file = v; }},
+      {"db", "pool_size",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.db.pool_size = ParsePoolSize("db", "pool_size", v);
+       }},
+      {"log", "level",
+       [](AuthorityConfig& c, std::string_view v) {
+         try {
+           c.log.level = ParseLogLevel(v);
+         } catch (const Error&) {
+           Bad("log", "level", "expected one of debug, info, warn, error");
+         }
+       }},
+  };
+  return keys;
+}
+
+const KeySpec* FindKey(std::string_view section, std::string_view key) {
+  for (const KeySpec& k : Keys()) {
+    if (section == k.section && key == k.key) return &k;
+  }
+  return nullptr;
+}
+
+bool KnownSection(std::string_view section) {
+  return std::any_of(Keys().begin(), Keys().end(),
+                     [&](const KeySpec& k) { return section == k.section; });
+}
+
+void CheckReadableFile(std::string_view section, std::string_view key, const std::string& path) {
+  if (path.empty()) Bad(section, key, "required");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    Bad(section, key, "cannot access '" + path + "': " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) Bad(section, key, "'" + path + "' is not a regular file");
+  if (::access(path.c_str(), R_OK) != 0) Bad(section, key, "'" + path + "' is not readable");
+}
+
+void Validate(const AuthorityConfig& c, bool check_files) {
+  if (c.server.listen_address.empty()) Bad("server", "listen_address", "required");
+  if (c.metrics.listen_address.empty()) Bad("metrics", "listen_address", "required");
+  if (c.server.tls_cert_file.empty()) Bad("server", "tls_cert_file", "required");
+  if (c.server.tls_key_file.empty()) Bad("server", "tls_key_file", "required");
+  if (c.hsm.module_path.empty()) Bad("hsm", "module_path", "required");
+  if (c.hsm.token_label.empty()) Bad("hsm", "token_label", "required");
+  if (c.hsm.pin_file.empty()) Bad("hsm", "pin_file", "required");
+  if (c.hsm.keys_manifest.empty()) Bad("hsm", "keys_manifest", "required");
+  if (c.db.dsn.empty() == c.db.dsn_file.empty()) Bad("db", "dsn", "set exactly one of dsn, dsn_file");
+  if (!c.db.dsn.empty()) {
+    std::string lower = c.db.dsn;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    // Never name the value: it may hold a password by mistake.
+    if (lower.find("password") != std::string::npos || lower.find("://") != std::string::npos) {
+      Bad("db", "dsn",
+          "must be a key=value connection string without a password (use password_file or "
+          "dsn_file)");
+    }
+  }
+  if (!c.db.dsn_file.empty() && !c.db.password_file.empty()) {
+    Bad("db", "password_file", "only allowed together with dsn (dsn_file holds the full DSN)");
+  }
+  if (c.server.port != 0 && c.server.port == c.metrics.port &&
+      c.server.listen_address == c.metrics.listen_address) {
+    Bad("metrics", "port", "must differ from [server] port");
+  }
+  if (check_files) {
+    CheckReadableFile("server", "tls_cert_file", c.server.tls_cert_file);
+    CheckReadableFile("server", "tls_key_file", c.server.tls_key_file);
+    if (!c.server.tls_ca_file.empty()) {
+      CheckReadableFile("server", "tls_ca_file", c.server.tls_ca_file);
+    }
+    CheckReadableFile("hsm", "module_path", c.hsm.module_path);
+    CheckReadableFile("hsm", "pin_file", c.hsm.pin_file);
+    CheckReadableFile("hsm", "keys_manifest", c.hsm.keys_manifest);
+    if (!c.db.dsn_file.empty()) CheckReadableFile("db", "dsn_file", c.db.dsn_file);
+    if (!c.db.password_file.empty()) CheckReadableFile("db", "password_file", c.db.password_file);
+  }
+}
+
+}  // namespace
+
+EnvLookup ProcessEnvironment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe): startup only
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+LogLevel ParseLogLevel(std::string_view text) {
+  if (text == "debug") return LogLevel::kDebug;
+  if (text == "info") return LogLevel::kInfo;
+  if (text == "warn") return LogLevel::kWarn;
+  if (text == "error") return LogLevel::kError;
+  InvalidInput("unknown log level");
+}
+
+std::string_view LogLevelName(LogLevel level) noexcept {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+AuthorityConfig ParseConfig(std::string_view ini_text, std::string_view source_name,
+                            const EnvLookup& env, bool check_files) {
+  AuthorityConfig config;
+  std::map<std::string, std::string> seen;  // "section.key" -> value
+  std::string section;
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  auto where = [&] { return std::string(source_name) + ":" + std::to_string(line_no) + ": "; };
+  while (pos <= ini_text.size()) {
+    std::size_t nl = ini_text.find('\n', pos);
+    std::string_view raw =
+        ini_text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? ini_text.size() + 1 : nl + 1;
+    ++line_no;
+    std::string line = Trim(raw);
+    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+    if (line.front() == '[') {
+      if (line.back() != ']') InvalidInput("config: " + where() + "malformed section header");
+      section = Trim(std::string_view(line).substr(1, line.size() - 2));
+      if (!KnownSection(section)) {
+        InvalidInput("config: " + where() + "unknown section [" + section + "]");
+      }
+      continue;
+    }
+    std::size_t eq = line.find('=');
+    if (eq == std::string::npos) InvalidInput("config: " + where() + "expected key = value");
+    std::string key = Trim(std::string_view(line).substr(0, eq));
+    std::string value = Trim(std::string_view(line).substr(eq + 1));
+    if (section.empty()) InvalidInput("config: " + where() + "key '" + key + "' outside a section");
+    if (FindKey(section, key) == nullptr) {
+      InvalidInput("config: " + where() + "unknown key '" + key + "' in [" + section + "]");
+    }
+    if (!seen.emplace(section + "." + key, value).second) {
+      InvalidInput("config: " + where() + "duplicate key '" + key + "' in [" + section + "]");
+    }
+  }
+  // Environment overrides take precedence over the file.
+  for (const KeySpec& k : Keys()) {
+    std::string var = "REALDID_" + Upper(k.section) + "_" + Upper(k.key);
+    if (auto v = env(var)) seen[std::string(k.section) + "." + k.key] = Trim(*v);
+  }
+  for (const KeySpec& k : Keys()) {
+    auto it = seen.find(std::string(k.section) + "." + k.key);
+    if (it == seen.end()) continue;
+    RequireNoControl(k.section, k.key, it->second);
+    k.set(config, it->second);
+  }
+  Validate(config, check_files);
+  return config;
+}
+
+AuthorityConfig LoadConfig(const std::string& path, const EnvLookup& env) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) InvalidInput("config: cannot open '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path, env, true);
+}
+
+Secret ReadSecretFile(const std::string& path, std::string_view what) {
+  if (path.empty()) InvalidInput(std::string(what) + ": no secret file configured");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    InvalidInput(std::string(what) + ": cannot access '" + path + "': " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) InvalidInput(std::string(what) + ": '" + path + "' is not a file");
+  if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
+    InvalidInput(std::string(what) + ": '" + path +
+                 "' is accessible by other users (chmod o-rw)");
+  }
+  constexpr std::size_t kMax = 4096;
+  if (st.st_size <= 0 || static_cast<std::uint64_t>(st.st_size) > kMax) {
+    InvalidInput(std::string(what) + ": '" + path + "' must hold 1 to 4096 bytes");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) InvalidInput(std::string(what) + ": cannot open '" + path + "'");
+  Bytes buf(kMax + 1);
+  in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(buf.size()));
+  auto n = static_cast<std::size_t>(in.gcount());
+  while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) --n;
+  Secret out(ByteView(buf.data(), n));
+  Secret wipe_buf(std::move(buf));  // wipes the read buffer on scope exit
+  if (out.empty()) InvalidInput(std::string(what) + ": '" + path + "' is empty");
+  return out;
+}
+
+Secret BuildDatabaseDsn(const DbConfig& db) {
+  if (!db.dsn_file.empty()) return ReadSecretFile(db.dsn_file, "[db] dsn_file");
+  if (db.password_file.empty()) return Secret::FromString(db.dsn);
+  Secret password = ReadSecretFile(db.password_file, "[db] password_file");
+  // libpq quoting: single quotes around the value, backslash-escape ' and \.
+  Bytes dsn;
+  // Reserve up front so no reallocation leaves an unwiped copy of the password behind.
+  dsn.reserve(db.dsn.size() + 12 + 2 * password.size() + 1);
+  dsn.insert(dsn.end(), db.dsn.begin(), db.dsn.end());
+  for (char c : std::string_view(" password='")) dsn.push_back(static_cast<std::uint8_t>(c));
+  for (std::uint8_t b : password.reveal()) {
+    if (b == '\'' || b == '\\') dsn.push_back('\\');
+    dsn.push_back(b);
+  }
+  dsn.push_back('\'');
+  return Secret(std::move(dsn));
+}
+
+}  // namespace realdid::authority

@@ -1,0 +1,97 @@
+// AuthorityConfig — the typed, validated configuration of the realdid-authority service.
+//
+// Source: a strict INI file (known sections and keys only, no duplicates, no key outside a section)
+// overlaid by environment variables REALDID_<SECTION>_<KEY> (upper case), which take precedence.
+// Every value is parsed and range-checked at startup; a bad value throws Error(kInvalidInput) whose
+// text names the key ("[server] port: ..."), never the value of a secret.
+// Security contract: the configuration holds only paths to secrets (HSM PIN, database password or
+// full DSN), never the secrets themselves. ReadSecretFile() and BuildDatabaseDsn() load them into a
+// wiping Secret; they refuse files readable by "other" users.
+// Thread-safety: plain value types; LoadConfig is reentrant.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/bytes.h"
+
+namespace realdid::authority {
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+struct ServerConfig {
+  std::string listen_address = "0.0.0.0";
+  std::uint16_t port = 8443;
+  std::string tls_cert_file;  // PEM server certificate (chain), required
+  std::string tls_key_file;   // PEM private key, required
+  std::string tls_ca_file;    // optional: CA bundle (client verification on mTLS ports)
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
+  int max_connections = 64;
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(20)};
+};
+
+struct MetricsConfig {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 9464;
+};
+
+struct HsmConfig {
+  std::string module_path;    // PKCS#11 module (.so)
+  std::string token_label;    // issuance token label
+  std::string pin_file;       // file holding the user PIN
+  int pool_size = 4;          // sessions per token
+  std::string keys_manifest;  // key manifest written by the key ceremony
+};
+
+struct DbConfig {
+  // Exactly one of dsn / dsn_file. `dsn` must not contain a password; it comes from password_file.
+  // `dsn_file` holds a complete libpq connection string (it may contain the password).
+  std::string dsn;
+  std::string dsn_file;
+  std::string password_file;  // optional, only with `dsn`
+  int pool_size = 4;
+};
+
+struct LogConfig {
+  LogLevel level = LogLevel::kInfo;
+};
+
+struct AuthorityConfig {
+  ServerConfig server;
+  MetricsConfig metrics;
+  HsmConfig hsm;
+  DbConfig db;
+  LogConfig log;
+};
+
+// Returns the value of an environment variable or nullopt. Injected so tests need not touch environ.
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+EnvLookup ProcessEnvironment();
+
+// Parses INI text (source_name is used in error messages) with environment overrides, then
+// validates. check_files: also verify that referenced files exist and are readable (startup does;
+// pure parsing tests may not).
+AuthorityConfig ParseConfig(std::string_view ini_text, std::string_view source_name,
+                            const EnvLookup& env, bool check_files = true);
+// Reads the file and calls ParseConfig.
+AuthorityConfig LoadConfig(const std::string& path, const EnvLookup& env);
+
+LogLevel ParseLogLevel(std::string_view text);  // debug|info|warn|error, throws kInvalidInput
+std::string_view LogLevelName(LogLevel level) noexcept;
+
+// Reads a secret file (trailing CR/LF stripped). Refuses a file that is missing, empty, larger than
+// 4 KiB or readable/writable by others. `what` names the config key in error messages.
+Secret ReadSecretFile(const std::string& path, std::string_view what);
+
+// The full libpq connection string: dsn_file contents, or dsn plus " password='...'" from
+// password_file (quoted per libpq rules).
+Secret BuildDatabaseDsn(const DbConfig& db);
+
+}  // namespace realdid::authority

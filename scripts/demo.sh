@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Walks through the running local stack and checks every step (exits non-zero on the first failure).
+# Started by `scripts/run.sh --demo`; can also be run by hand against a running `scripts/run.sh`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+S="$REALDID_STATE_DIR"
+BASE="https://127.0.0.1:${REALDID_PUBLIC_PORT:-8443}"
+METRICS="http://127.0.0.1:${REALDID_METRICS_PORT:-9464}/metrics"
+CURL=(curl -sS --cacert "$S/pki/ca.pem" --max-time 10)
+
+step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
+fail() { printf '\033[1;31mDEMO FAILED:\033[0m %s\n' "$*" >&2; [ -f "$S/log/authority.log" ] && tail -n 30 "$S/log/authority.log" >&2; exit 1; }
+
+step "waiting for the authority to be ready at $BASE/readyz"
+ready=0
+for _ in $(seq 1 60); do
+  code=$("${CURL[@]}" -o /dev/null -w '%{http_code}' "$BASE/readyz" 2>/dev/null || true)
+  if [ "$code" = "200" ]; then ready=1; break; fi
+  sleep 0.5
+done
+[ "$ready" -eq 1 ] || fail "/readyz never answered 200 (last: ${code:-none})"
+"${CURL[@]}" "$BASE/readyz" | jq .
+
+step "liveness: GET /healthz"
+"${CURL[@]}" "$BASE/healthz" | jq -e '.status == "ok"' >/dev/null || fail "/healthz"
+echo ok
+
+step "TLS: the public port refuses TLS 1.1 and speaks TLS 1.3"
+if curl -sS --cacert "$S/pki/ca.pem" --tlsv1.1 --tls-max 1.1 -o /dev/null "$BASE/healthz" 2>/dev/null; then
+  fail "TLS 1.1 was accepted"
+fi
+"${CURL[@]}" --tlsv1.3 -o /dev/null -w 'negotiated with TLS 1.3: HTTP %{http_code}\n' "$BASE/healthz"
+
+step "errors are RFC 9457 problem documents: GET /no-such-thing"
+ctype=$("${CURL[@]}" -o "$S/log/demo-404.json" -w '%{http_code} %{content_type}' "$BASE/no-such-thing")
+jq . "$S/log/demo-404.json"
+[ "${ctype%% *}" = "404" ] || fail "expected 404, got $ctype"
+case "$ctype" in *application/problem+json*) ;; *) fail "expected application/problem+json, got $ctype" ;; esac
+
+step "metrics on the internal port: $METRICS"
+m=$(curl -sS --max-time 10 "$METRICS") || fail "metrics endpoint unreachable"
+for series in realdid_http_requests_total realdid_hsm_operations_total realdid_db_queries_total realdid_ready; do
+  grep -m1 "^$series" <<<"$m" || fail "series $series missing from /metrics"
+done
+
+printf '\n\033[1;32mDemo complete.\033[0m\n'

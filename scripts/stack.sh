@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# The local stack's state: a throwaway PostgreSQL cluster, SoftHSM2 tokens, a local CA and the
+# configuration, all under $REALDID_STATE_DIR (default .state/) and owned by the unprivileged
+# service user. Never touches the system PostgreSQL cluster.
+#   scripts/stack.sh init      create whatever is missing (idempotent; reuses what exists)
+#   scripts/stack.sh pg-start  start the local cluster      scripts/stack.sh pg-stop   stop it
+#   scripts/stack.sh env       print the environment the tools need (source it)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+S="$REALDID_STATE_DIR"
+BIN="${REALDID_BIN:-$REALDID_ROOT/build/release}"
+PG_PORT="${REALDID_PG_PORT:-55432}"
+PUBLIC_PORT="${REALDID_PUBLIC_PORT:-8443}"
+METRICS_PORT="${REALDID_METRICS_PORT:-9464}"
+ISSUANCE_TOKEN=realdid-issuance
+ESCROW_TOKEN=realdid-escrow
+
+secret_file() {  # secret_file NAME: a random secret in $S/secrets/NAME, created once
+  local f="$S/secrets/$1"
+  if [ ! -s "$f" ]; then
+    (umask 077; openssl rand -hex 16 > "$f")
+  fi
+  echo "$f"
+}
+
+init_dirs() {
+  mkdir -p "$S"
+  check_traversable "$(dirname "$S")"
+  mkdir -p "$S/secrets" "$S/tokens" "$S/pki" "$S/keys" "$S/log"
+  chmod 700 "$S/secrets"
+}
+
+init_tokens() {
+  cat > "$S/softhsm2.conf" <<CONF
+directories.tokendir = $S/tokens
+objectstore.backend = file
+log.level = ERROR
+slots.removable = false
+CONF
+  export SOFTHSM2_CONF="$S/softhsm2.conf"
+  local label pinf sof
+  for label in "$ISSUANCE_TOKEN" "$ESCROW_TOKEN"; do
+    if softhsm2-util --show-slots 2>/dev/null | grep -q "Label:[[:space:]]*$label\$"; then
+      continue
+    fi
+    pinf=$(secret_file "$label.pin"); sof=$(secret_file "$label.so-pin")
+    log "creating SoftHSM2 token $label"
+    softhsm2-util --init-token --free --label "$label" --pin "$(cat "$pinf")" --so-pin "$(cat "$sof")" >/dev/null
+  done
+}
+
+init_pki() {
+  local p="$S/pki"
+  if [ ! -s "$p/ca.pem" ]; then
+    log "creating the local CA and the server certificate"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+      -subj "/CN=RealDID local CA" -keyout "$p/ca.key" -out "$p/ca.pem" \
+      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  fi
+  if [ ! -s "$p/server.pem" ]; then
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+      -keyout "$p/server.key" -out "$p/server.csr" 2>/dev/null
+    openssl x509 -req -in "$p/server.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" -CAcreateserial -days 397 \
+      -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n') \
+      -out "$p/server.pem" 2>/dev/null
+    rm -f "$p/server.csr"
+  fi
+  chmod 600 "$p"/*.key
+}
+
+pg_ctl_() { as_service_user "$PG_BIN/pg_ctl" -D "$S/pg" "$@"; }
+
+pg_running() { [ -f "$S/pg/postmaster.pid" ] && pg_ctl_ status >/dev/null 2>&1; }
+
+pg_start() {
+  pg_running && return 0
+  log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+  pg_ctl_ -l "$S/log/postgresql.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -c port=$PG_PORT -c unix_socket_directories=$S/run" start >/dev/null
+}
+
+pg_stop() { pg_running && pg_ctl_ -m fast -w stop >/dev/null || true; }
+
+psql_super() { as_service_user psql -X -q -v ON_ERROR_STOP=1 -h "$S/run" -p "$PG_PORT" -U postgres "$@"; }
+
+init_pg() {
+  mkdir -p "$S/run"
+  if [ ! -s "$S/pg/PG_VERSION" ]; then
+    log "creating a throwaway PostgreSQL cluster in $S/pg"
+    chown "$REALDID_USER:$REALDID_USER" "$S" "$S/log" "$S/run"
+    as_service_user "$PG_BIN/initdb" -D "$S/pg" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >/dev/null
+    # Local superuser access is by peer authentication over the state folder's socket only.
+    printf 'local all postgres peer map=realdid\nhost realdid all 127.0.0.1/32 scram-sha-256\n' > "$S/pg/pg_hba.conf"
+    printf 'realdid %s postgres\n' "$REALDID_USER" > "$S/pg/pg_ident.conf"
+    chown "$REALDID_USER:$REALDID_USER" "$S/pg/pg_hba.conf" "$S/pg/pg_ident.conf"
+  fi
+  chown "$REALDID_USER:$REALDID_USER" "$S/run" "$S/log"
+  pg_start
+  if [ "$(psql_super -tAc "SELECT 1 FROM pg_database WHERE datname='realdid'")" != "1" ]; then
+    log "creating database realdid and its roles"
+    psql_super -f "$REALDID_ROOT/migrations/bootstrap/roles.sql" >/dev/null
+    psql_super -c "CREATE DATABASE realdid OWNER realdid_owner" >/dev/null
+  fi
+  local role
+  for role in realdid_owner realdid_authority realdid_warrant; do
+    local pw; pw=$(cat "$(secret_file "pg-$role.password")")
+    # Through standard input, so the password never shows in a process list.
+    psql_super <<<"ALTER ROLE $role LOGIN PASSWORD '$pw';" >/dev/null
+    printf 'host=127.0.0.1 port=%s dbname=realdid user=%s password=%s connect_timeout=5\n' \
+      "$PG_PORT" "$role" "$pw" > "$S/secrets/dsn-$role"
+    chmod 600 "$S/secrets/dsn-$role"
+  done
+}
+
+migrate() {
+  log "applying migrations"
+  "$BIN/tools/migrate/realdid-migrate" --dsn-file "$S/secrets/dsn-realdid_owner" --dir "$REALDID_ROOT/migrations"
+}
+
+ceremony() {
+  export SOFTHSM2_CONF="$S/softhsm2.conf"
+  if [ -s "$S/keys/keys.json" ]; then
+    return 0
+  fi
+  log "running the key ceremony"
+  "$BIN/tools/ceremony/realdid-ceremony" \
+    --module /usr/lib/softhsm/libsofthsm2.so \
+    --issuance-token "$ISSUANCE_TOKEN" --issuance-pin-file "$S/secrets/$ISSUANCE_TOKEN.pin" \
+    --escrow-token "$ESCROW_TOKEN" --escrow-pin-file "$S/secrets/$ESCROW_TOKEN.pin" \
+    --out "$S/keys"
+}
+
+write_config() {
+  cat > "$S/authority.ini" <<INI
+; Generated by scripts/stack.sh for the local stack. See authority/authority.example.ini.
+[server]
+listen_address = 127.0.0.1
+port = $PUBLIC_PORT
+tls_cert_file = $S/pki/server.pem
+tls_key_file = $S/pki/server.key
+
+[metrics]
+listen_address = 127.0.0.1
+port = $METRICS_PORT
+
+[hsm]
+module = /usr/lib/softhsm/libsofthsm2.so
+issuance_token_label = $ISSUANCE_TOKEN
+issuance_pin_file = $S/secrets/$ISSUANCE_TOKEN.pin
+pool_size = 2
+keys_manifest = $S/keys/keys.json
+
+[db]
+dsn_file = $S/secrets/dsn-realdid_authority
+pool_size = 4
+
+[log]
+level = info
+INI
+}
+
+own_state() {
+  # The service user owns the whole state folder; secrets stay 0600/0700.
+  chown -R "$REALDID_USER:$REALDID_USER" "$S"
+}
+
+cmd="${1:-}"
+case "$cmd" in
+  init)
+    require_root; ensure_service_user; init_dirs; init_tokens; init_pki; init_pg; own_state
+    migrate; ceremony; write_config; own_state ;;
+  pg-start) require_root; pg_start ;;
+  pg-stop) require_root; pg_stop ;;
+  env) echo "export SOFTHSM2_CONF=$S/softhsm2.conf" ;;
+  *) die "usage: scripts/stack.sh init|pg-start|pg-stop|env" ;;
+esac

@@ -32,8 +32,12 @@ TypeInfo InfoForStatus(int status) {
 Problem Make(int status, std::string detail) {
   TypeInfo info = InfoForStatus(status);
   if (std::string_view(info.slug) == "internal") status = 500;
-  return Problem{status, std::string("urn:realdid:problem:") + info.slug, info.title,
-                 std::move(detail)};
+  Problem p;
+  p.status = status;
+  p.type = std::string("urn:realdid:problem:") + info.slug;
+  p.title = info.title;
+  p.detail = std::move(detail);
+  return p;
 }
 
 }  // namespace
@@ -81,8 +85,27 @@ std::string ProblemJson(const Problem& problem, std::string_view request_id) {
   obj.emplace_back("title", json::Value(problem.title));
   obj.emplace_back("status", json::Value(problem.status));
   obj.emplace_back("detail", json::Value(problem.detail));
+  for (const json::Member& m : problem.extensions) {
+    if (m.first == "type" || m.first == "title" || m.first == "status" || m.first == "detail" ||
+        m.first == "request_id") {
+      continue;
+    }
+    obj.push_back(m);
+  }
   if (!request_id.empty()) obj.emplace_back("request_id", json::Value(request_id));
   return json::Serialize(json::Value(std::move(obj)));
+}
+
+}  // namespace realdid::authority
+
+namespace realdid::authority {
+
+HttpResponse ProblemResponse(const Problem& problem, std::string_view request_id) {
+  HttpResponse r;
+  r.status = problem.status;
+  r.content_type = std::string(kProblemContentType);
+  r.body = ProblemJson(problem, request_id);
+  return r;
 }
 
 }  // namespace realdid::authority

@@ -10,7 +10,9 @@
 #include <string>
 #include <string_view>
 
+#include "authority/router.h"
 #include "core/error.h"
+#include "core/json.h"
 
 namespace realdid::authority {
 
@@ -21,6 +23,7 @@ struct Problem {
   std::string type;    // URI reference, e.g. "urn:realdid:problem:not-found"
   std::string title;   // short, fixed per type
   std::string detail;  // human-readable; never internal detail for 5xx internals
+  json::Object extensions;  // extra members (RFC 9457 section 3.2), e.g. "failed_checks"
 };
 
 // Maps an internal error to a problem. Logs the hidden detail of internal kinds with request_id.
@@ -33,7 +36,11 @@ Problem HttpProblem(int status, std::string detail);
 // The status an ErrorKind maps to.
 int StatusForKind(ErrorKind kind) noexcept;
 
-// {"type":...,"title":...,"status":...,"detail":...,"request_id":...} (request_id omitted if empty).
+// {"type":...,"title":...,"status":...,"detail":...,<extensions>,"request_id":...}
+// (request_id omitted if empty).
 std::string ProblemJson(const Problem& problem, std::string_view request_id);
+
+// The HTTP answer carrying a problem (status, application/problem+json, body).
+HttpResponse ProblemResponse(const Problem& problem, std::string_view request_id);
 
 }  // namespace realdid::authority

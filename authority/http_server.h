@@ -1,0 +1,84 @@
+// HttpsServer: one HTTPS listener (Poco HTTPServer over a TLS 1.2/1.3 SecureServerSocket) that
+// dispatches every request through a Router.
+//
+// Per request it: assigns a random request id (X-Request-Id), enforces the header-size limit (431),
+// routes (404/405 + Allow), checks the media type of bodies (415), requires a length for bodies
+// (411), enforces the body limit (413: from Content-Length before reading; while reading for
+// chunked bodies), calls the handler, maps any exception to an RFC 9457 problem (problem.h; no
+// exception escapes), adds security headers (Cache-Control: no-store, Strict-Transport-Security,
+// X-Content-Type-Options, Content-Security-Policy, Referrer-Policy), records metrics labelled with
+// the route pattern, and writes one structured access-log line (no raw path, no query, no body).
+// Stop() stops accepting (closes the listening socket), waits for in-flight requests up to the
+// drain timeout, answers requests that arrive on kept-alive connections meanwhile with 503, then
+// closes the remaining connections.
+// Thread-safety: Start/Stop from one controlling thread; handlers run on the server's pool.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "authority/config.h"
+#include "authority/router.h"
+#include "authority/tls.h"
+
+namespace Poco {
+class ThreadPool;
+namespace Net {
+class HTTPServer;
+}  // namespace Net
+}  // namespace Poco
+
+namespace realdid::authority {
+
+class Metrics;
+
+struct HttpServerOptions {
+  std::string name = "public";  // listener name for logs
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 0;
+  TlsOptions tls;
+  std::size_t max_body_bytes = 1 << 20;
+  std::size_t max_header_bytes = 16 << 10;
+  int max_connections = 64;
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(20)};
+
+  // The public listener from [server] (no client certificates).
+  static HttpServerOptions FromConfig(const ServerConfig& server);
+};
+
+class HttpsServer {
+ public:
+  // metrics may be null (no metrics recorded). Builds the TLS context and binds the socket; throws
+  // Error(kInvalidInput) on bad TLS files, Error(kUnavailable) if the address cannot be bound.
+  HttpsServer(HttpServerOptions options, std::shared_ptr<const Router> router, Metrics* metrics);
+  // Stops (with drain) if still running; waits for handler threads to finish.
+  ~HttpsServer();
+  HttpsServer(const HttpsServer&) = delete;
+  HttpsServer& operator=(const HttpsServer&) = delete;
+
+  void Start();
+  // Returns true when every in-flight request finished within the drain timeout.
+  bool Stop();
+
+  std::uint16_t port() const noexcept { return port_; }
+  std::string url() const;  // https://address:port
+  int in_flight() const;
+
+  struct Shared;  // state shared with request handlers (implementation detail)
+
+ private:
+  HttpServerOptions options_;
+  std::shared_ptr<Shared> shared_;
+  std::uint16_t port_ = 0;
+  bool running_ = false;
+  bool stopped_ = false;
+  std::unique_ptr<Poco::ThreadPool> pool_;           // outlives server_
+  std::unique_ptr<Poco::Net::SecureServerSocket> listener_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+};
+
+}  // namespace realdid::authority

@@ -1,0 +1,150 @@
+// realdid-authority: the issuance authority service.
+//
+//   realdid-authority --config FILE
+//
+// Loads and validates the configuration (environment REALDID_<SECTION>_<KEY> overrides the file),
+// opens the HSM token and the database pool, serves the public HTTPS API and the internal
+// /metrics endpoint, prints both URLs on stdout, and on SIGTERM/SIGINT stops accepting, drains
+// in-flight requests up to [server] drain_timeout and exits 0. Exit 1 on a startup error, 2 on
+// bad usage. Logs are JSON lines on stderr.
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "authority/backend_metrics.h"
+#include "authority/config.h"
+#include "authority/health.h"
+#include "authority/http_server.h"
+#include "authority/key_manifest.h"
+#include "authority/log.h"
+#include "authority/metrics.h"
+#include "authority/readiness.h"
+#include "authority/router.h"
+#include "authority/shutdown_signal.h"
+#include "core/error.h"
+#include "db/pool.h"
+#include "hsm/token.h"
+
+#ifndef REALDID_AUTHORITY_VERSION
+#define REALDID_AUTHORITY_VERSION "0.0.0"
+#endif
+
+namespace {
+
+using namespace realdid;            // NOLINT(google-build-using-namespace)
+using namespace realdid::authority;  // NOLINT(google-build-using-namespace)
+
+constexpr std::string_view kVersion = REALDID_AUTHORITY_VERSION;
+constexpr auto kCheckTimeout = std::chrono::seconds(2);
+
+void Usage(std::FILE* out) {
+  std::fputs("usage: realdid-authority --config FILE\n       realdid-authority --version\n", out);
+}
+
+int Serve(const std::string& config_path) {
+  AuthorityConfig config = LoadConfig(config_path, ProcessEnvironment());
+  Logger::Global().SetLevel(config.log.level);
+
+  // Before any thread starts, so every thread inherits the handlers' effect (self-pipe).
+  ShutdownSignal signals;
+
+  Metrics metrics(kVersion);
+  HsmMetrics hsm_metrics(metrics);
+
+  hsm::TokenConfig token_config;
+  token_config.module_path = config.hsm.module_path;
+  token_config.token_label = config.hsm.token_label;
+  token_config.pin = ReadSecretFile(config.hsm.pin_file, "[hsm] pin_file");
+  token_config.pool_size = static_cast<std::size_t>(config.hsm.pool_size);
+  std::unique_ptr<hsm::Token> token = hsm::Token::Open(token_config, &hsm_metrics);
+  token_config.pin.wipe();
+
+  db::PoolConfig pool_config;
+  pool_config.dsn = BuildDatabaseDsn(config.db);
+  pool_config.size = static_cast<std::size_t>(config.db.pool_size);
+  pool_config.observer = std::make_shared<DbMetrics>(metrics);
+  db::Pool pool(std::move(pool_config));
+
+  // Readiness of the HSM includes finding every issuance-token key the ceremony recorded.
+  std::vector<hsm::KeyRef> issuance_keys;
+  for (const ManifestKey& k : LoadKeyManifest(config.hsm.keys_manifest)) {
+    if (k.token == config.hsm.token_label) issuance_keys.push_back(hsm::KeyRef{k.label, k.cka_id});
+  }
+  if (issuance_keys.empty()) {
+    LogWarn("key manifest lists no key on the issuance token",
+            {{"token", config.hsm.token_label}, {"manifest", config.hsm.keys_manifest}});
+  }
+
+  ReadinessChecks checks;
+  checks.Add("hsm", [&token, &issuance_keys] { token->Ping(issuance_keys); }, kCheckTimeout);
+  checks.Add("database", [&pool] { pool.Ping(); }, kCheckTimeout);
+
+  auto router = std::make_shared<Router>();
+  AddHealthRoutes(*router, checks, &metrics);
+
+  MetricsExposer exposer(metrics, config.metrics.listen_address, config.metrics.port);
+  HttpsServer server(HttpServerOptions::FromConfig(config.server), router, &metrics);
+  server.Start();
+
+  std::cout << "public " << server.url() << "\n"
+            << "metrics " << exposer.url() << std::endl;
+  LogInfo("authority started", {{"version", kVersion},
+                                {"public_url", server.url()},
+                                {"metrics_url", exposer.url()},
+                                {"hsm_token", token->label()},
+                                {"database", pool.description()}});
+
+  int sig = signals.Wait();
+  LogInfo("shutdown requested", {{"signal", sig}});
+  bool drained = server.Stop();
+  LogInfo("authority stopped", {{"drained", drained}});
+  if (!drained) {
+    // Handlers still running past the drain timeout are abandoned: exit without unwinding.
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (arg.substr(0, 9) == "--config=") {
+      config_path = std::string(arg.substr(9));
+    } else if (arg == "--version") {
+      std::printf("realdid-authority %s\n", REALDID_AUTHORITY_VERSION);
+      return 0;
+    } else if (arg == "--help" || arg == "-h") {
+      Usage(stdout);
+      return 0;
+    } else {
+      Usage(stderr);
+      return 2;
+    }
+  }
+  if (config_path.empty()) {
+    Usage(stderr);
+    return 2;
+  }
+  try {
+    return Serve(config_path);
+  } catch (const realdid::Error& e) {
+    LogError("startup failed",
+             {{"kind", realdid::ErrorKindName(e.kind())}, {"detail", e.detail()}});
+    std::fprintf(stderr, "realdid-authority: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    LogError("startup failed", {{"kind", "unexpected"}, {"detail", e.what()}});
+    std::fprintf(stderr, "realdid-authority: %s\n", e.what());
+    return 1;
+  }
+}

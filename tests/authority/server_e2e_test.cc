@@ -1,0 +1,372 @@
+// End-to-end tests of the HTTP layer over real TLS: the server runs in-process on a free port with a
+// throwaway certificate; clients verify it against the test CA. /metrics is scraped over plain
+// HTTP on loopback.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
+
+#include <atomic>
+#include <csignal>
+#include <future>
+#include <thread>
+
+#include "authority/health.h"
+#include "authority/http_server.h"
+#include "authority/log.h"
+#include "authority/metrics.h"
+#include "authority/readiness.h"
+#include "authority/router.h"
+#include "authority/shutdown_signal.h"
+#include "core/error.h"
+#include "core/json.h"
+#include "tests/authority/test_tls.h"
+
+namespace realdid::authority {
+namespace {
+
+using realdid::testing::ClientResponse;
+
+constexpr std::size_t kMaxBody = 1024;
+
+class AuthorityServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Logger::Global().SetLevel(LogLevel::kWarn);
+    checks_.Add("hsm", [] {}, std::chrono::seconds(5));
+    checks_.Add("database",
+                [this] {
+                  if (!db_up_) Fail(ErrorKind::kUnavailable, "database down (test)");
+                },
+                std::chrono::seconds(5));
+    auto router = std::make_shared<Router>();
+    AddHealthRoutes(*router, checks_, &metrics_);
+    router->Add("POST", "/test/echo",
+                [](const HttpRequest& r) { return HttpResponse::Json(200, r.body); },
+                RouteOptions{.consumes = "application/json"});
+    router->Add("GET", "/test/internal", [](const HttpRequest&) -> HttpResponse {
+      Fail(ErrorKind::kInternal, "secret-internal-detail-91c");
+    });
+    router->Add("GET", "/test/crash", [](const HttpRequest&) -> HttpResponse {
+      throw std::runtime_error("raw-exception-detail-4d2");
+    });
+    router->Add("GET", "/test/invalid", [](const HttpRequest&) -> HttpResponse {
+      InvalidInput("field 'x' must be base64url");
+    });
+    router->Add("GET", "/test/slow", [this](const HttpRequest&) {
+      entered_.set_value();
+      release_future_.wait();
+      return HttpResponse::Json(200, R"({"slow":"done"})");
+    });
+    HttpServerOptions opt;
+    opt.listen_address = "127.0.0.1";
+    opt.port = 0;
+    opt.tls.cert_file = pki_.cert_file();
+    opt.tls.key_file = pki_.key_file();
+    opt.max_body_bytes = kMaxBody;
+    opt.max_header_bytes = 4096;
+    opt.max_connections = 8;
+    opt.request_timeout = std::chrono::seconds(30);
+    opt.drain_timeout = std::chrono::seconds(60);
+    ConfigureServer(opt);
+    server_ = std::make_unique<HttpsServer>(opt, router, &metrics_);
+    server_->Start();
+  }
+  void TearDown() override {
+    if (!released_) release_.set_value();
+    server_.reset();
+    Logger::Global().SetLevel(LogLevel::kInfo);
+  }
+  virtual void ConfigureServer(HttpServerOptions&) {}
+
+  ClientResponse Request(const std::string& method, const std::string& path,
+                         const std::string& body = "", const std::string& content_type = "",
+                         bool chunked = false) {
+    Poco::Net::HTTPSClientSession session("127.0.0.1", server_->port(),
+                                          realdid::testing::ClientContext(pki_.ca_file()));
+    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!content_type.empty()) req.setContentType(content_type);
+    if (chunked) {
+      req.setChunkedTransferEncoding(true);
+    } else if (!body.empty() || method == "POST") {
+      req.setContentLength64(static_cast<Poco::Int64>(body.size()));
+    }
+    std::ostream& os = session.sendRequest(req);
+    os << body;
+    return realdid::testing::ReadResponse(session);
+  }
+
+  std::string Scrape() {
+    // Started on first use only: stopping the embedded web server takes about two seconds.
+    if (!exposer_) exposer_ = std::make_unique<MetricsExposer>(metrics_, "127.0.0.1", 0);
+    Poco::Net::HTTPClientSession session("127.0.0.1", exposer_->port());
+    Poco::Net::HTTPRequest req("GET", "/metrics", Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(req);
+    ClientResponse r = realdid::testing::ReadResponse(session);
+    EXPECT_EQ(r.status, 200);
+    return r.body;
+  }
+
+  // Value of the series line that starts with `series ` in the exposition, or -1.
+  static double SeriesValue(const std::string& text, const std::string& series) {
+    std::size_t pos = 0;
+    while ((pos = text.find(series + " ", pos)) != std::string::npos) {
+      if (pos == 0 || text[pos - 1] == '\n') {
+        return std::stod(text.substr(pos + series.size() + 1));
+      }
+      pos += series.size();
+    }
+    return -1;
+  }
+
+  realdid::testing::TestPki pki_;
+  Metrics metrics_{"test-version"};
+  ReadinessChecks checks_;
+  std::atomic<bool> db_up_{true};
+  std::promise<void> entered_;
+  std::promise<void> release_;
+  std::shared_future<void> release_future_ = release_.get_future().share();
+  bool released_ = false;
+  std::unique_ptr<HttpsServer> server_;
+  std::unique_ptr<MetricsExposer> exposer_;
+};
+
+void ExpectProblem(const ClientResponse& r, int status, const std::string& type) {
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(r.content_type, "application/problem+json");
+  json::Value v = json::Parse(r.body);
+  EXPECT_EQ(v.at("status").as_int(), status);
+  EXPECT_EQ(v.at("type").as_string(), type);
+  EXPECT_FALSE(v.at("title").as_string().empty());
+  EXPECT_FALSE(v.at("detail").as_string().empty());
+  ASSERT_TRUE(r.headers.count("X-Request-Id"));
+  EXPECT_EQ(v.at("request_id").as_string(), r.headers.at("X-Request-Id"));
+  EXPECT_EQ(r.headers.at("Cache-Control"), "no-store");
+}
+
+TEST_F(AuthorityServerTest, HealthzOverVerifiedTls) {
+  ClientResponse r = Request("GET", "/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"status":"ok"})");
+  EXPECT_EQ(r.content_type, "application/json");
+  EXPECT_EQ(r.headers["Cache-Control"], "no-store");
+  EXPECT_EQ(r.headers["Strict-Transport-Security"], "max-age=63072000; includeSubDomains");
+  EXPECT_EQ(r.headers["X-Content-Type-Options"], "nosniff");
+  ASSERT_EQ(r.headers["X-Request-Id"].size(), 16u);
+  EXPECT_NE(Request("GET", "/healthz").headers["X-Request-Id"], r.headers["X-Request-Id"]);
+}
+
+TEST_F(AuthorityServerTest, ClientTrustingAnotherCaRefusesTheServer) {
+  Poco::Net::HTTPSClientSession session("127.0.0.1", server_->port(),
+                                        realdid::testing::ClientContext(pki_.other_ca_file()));
+  Poco::Net::HTTPRequest req("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
+  EXPECT_THROW(session.sendRequest(req), Poco::Exception);
+}
+
+TEST_F(AuthorityServerTest, ErrorsAreProblemDocuments) {
+  ExpectProblem(Request("GET", "/nope"), 404, "urn:realdid:problem:not-found");
+  ClientResponse r405 = Request("DELETE", "/healthz");
+  ExpectProblem(r405, 405, "urn:realdid:problem:method-not-allowed");
+  EXPECT_EQ(r405.headers["Allow"], "GET");
+  ExpectProblem(Request("POST", "/test/echo", "hello", "text/plain"), 415,
+                "urn:realdid:problem:unsupported-media-type");
+  ClientResponse bad = Request("GET", "/test/invalid");
+  ExpectProblem(bad, 400, "urn:realdid:problem:invalid-input");
+  EXPECT_EQ(json::Parse(bad.body).at("detail").as_string(), "field 'x' must be base64url");
+}
+
+TEST_F(AuthorityServerTest, InternalErrorsHideTheirDetail) {
+  for (const char* path : {"/test/internal", "/test/crash"}) {
+    ClientResponse r = Request("GET", path);
+    ExpectProblem(r, 500, "urn:realdid:problem:internal");
+    EXPECT_EQ(r.body.find("secret-internal-detail"), std::string::npos);
+    EXPECT_EQ(r.body.find("raw-exception-detail"), std::string::npos);
+    EXPECT_NE(r.body.find(r.headers["X-Request-Id"]), std::string::npos);
+  }
+}
+
+TEST_F(AuthorityServerTest, BodyLimitEnforced) {
+  std::string fits(kMaxBody, 'a');
+  fits.front() = '"';
+  fits.back() = '"';
+  ClientResponse ok = Request("POST", "/test/echo", fits, "application/json");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, fits);
+  // Declared length over the limit: refused before reading.
+  ExpectProblem(Request("POST", "/test/echo", std::string(kMaxBody + 1, 'a'), "application/json"),
+                413, "urn:realdid:problem:too-large");
+  // Chunked: counted while reading.
+  ExpectProblem(
+      Request("POST", "/test/echo", std::string(kMaxBody + 1, 'b'), "application/json", true), 413,
+      "urn:realdid:problem:too-large");
+  ClientResponse chunked_ok = Request("POST", "/test/echo", "[1,2]", "application/json", true);
+  EXPECT_EQ(chunked_ok.status, 200);
+  EXPECT_EQ(chunked_ok.body, "[1,2]");
+}
+
+TEST_F(AuthorityServerTest, HeaderLimitEnforced) {
+  Poco::Net::HTTPSClientSession session("127.0.0.1", server_->port(),
+                                        realdid::testing::ClientContext(pki_.ca_file()));
+  Poco::Net::HTTPRequest req("GET", "/healthz", Poco::Net::HTTPMessage::HTTP_1_1);
+  req.set("X-Padding-1", std::string(3000, 'p'));
+  req.set("X-Padding-2", std::string(3000, 'p'));
+  session.sendRequest(req);
+  ExpectProblem(realdid::testing::ReadResponse(session), 431,
+                "urn:realdid:problem:headers-too-large");
+}
+
+TEST_F(AuthorityServerTest, ReadyzReportsFailedChecksByName) {
+  ClientResponse ok = Request("GET", "/readyz");
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.body, R"({"status":"ready","checks":["hsm","database"]})");
+  EXPECT_EQ(SeriesValue(Scrape(), "realdid_ready"), 1.0);
+
+  db_up_ = false;
+  ClientResponse down = Request("GET", "/readyz");
+  ExpectProblem(down, 503, "urn:realdid:problem:unavailable");
+  json::Value v = json::Parse(down.body);
+  EXPECT_EQ(v.at("failed_checks"), json::Value(json::Array{"database"}));
+  EXPECT_EQ(down.body.find("database down (test)"), std::string::npos);  // no internal text
+  EXPECT_EQ(SeriesValue(Scrape(), "realdid_ready"), 0.0);
+
+  db_up_ = true;
+  EXPECT_EQ(Request("GET", "/readyz").status, 200);
+}
+
+TEST_F(AuthorityServerTest, MetricsCountRequestsByRoutePattern) {
+  const std::string healthz = R"(realdid_http_requests_total{method="GET",route="/healthz",status="200"})";
+  const std::string unmatched = R"(realdid_http_requests_total{method="GET",route="unmatched",status="404"})";
+  std::string before = Scrape();
+  EXPECT_EQ(SeriesValue(before, healthz), -1);  // no request yet
+  EXPECT_EQ(SeriesValue(before, R"(realdid_build_info{version="test-version"})"), 1.0);
+  Request("GET", "/healthz");
+  Request("GET", "/healthz");
+  Request("GET", "/no/such/path/abc");
+  std::string after = Scrape();
+  EXPECT_EQ(SeriesValue(after, healthz), 2.0);
+  EXPECT_EQ(SeriesValue(after, unmatched), 1.0);
+  EXPECT_EQ(after.find("/no/such/path"), std::string::npos);  // raw paths never become labels
+  EXPECT_EQ(SeriesValue(after, R"(realdid_http_request_duration_seconds_count{route="/healthz"})"),
+            2.0);
+  for (const char* family :
+       {"realdid_hsm_recoveries_total", "realdid_db_queries_total", "realdid_db_query_duration_seconds",
+        "realdid_ready", "realdid_build_info"}) {
+    EXPECT_NE(after.find(std::string("# TYPE ") + family), std::string::npos) << family;
+  }
+}
+
+// Raw OpenSSL client limited to [min, max] protocol versions; returns the negotiated version or 0.
+int HandshakeVersion(std::uint16_t port, const std::string& ca_file, int min_version,
+                     int max_version, const char* tls12_ciphers = nullptr) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_security_level(ctx, 0);  // let the client offer old protocols at all
+  SSL_CTX_set_min_proto_version(ctx, min_version);
+  SSL_CTX_set_max_proto_version(ctx, max_version);
+  SSL_CTX_set_cipher_list(ctx, tls12_ciphers != nullptr ? tls12_ciphers : "ALL:@SECLEVEL=0");
+  SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int version = 0;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) == 1) version = SSL_version(ssl);
+    SSL_shutdown(ssl);
+    SSL_free(ssl);
+  }
+  ERR_clear_error();
+  ::close(fd);
+  SSL_CTX_free(ctx);
+  return version;
+}
+
+TEST_F(AuthorityServerTest, OnlyTls12And13WithAeadCiphers) {
+  std::uint16_t port = server_->port();
+  EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_3_VERSION, TLS1_3_VERSION), TLS1_3_VERSION);
+  EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_2_VERSION, TLS1_2_VERSION), TLS1_2_VERSION);
+  EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_1_VERSION, TLS1_1_VERSION), 0);
+  EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_VERSION, TLS1_VERSION), 0);
+  EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_VERSION, TLS1_1_VERSION), 0);
+  // TLS 1.2 with a CBC (non-AEAD) suite only, or without ECDHE: refused.
+  EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_2_VERSION, TLS1_2_VERSION,
+                             "ECDHE-ECDSA-AES128-SHA256"),
+            0);
+  EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_2_VERSION, TLS1_2_VERSION,
+                             "AES128-GCM-SHA256"),
+            0);
+  EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_2_VERSION, TLS1_2_VERSION,
+                             "ECDHE-ECDSA-AES128-GCM-SHA256"),
+            TLS1_2_VERSION);
+}
+
+bool CanConnect(std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+TEST_F(AuthorityServerTest, SigtermDrainsInFlightRequestBeforeStopping) {
+  ShutdownSignal signals;
+  std::uint16_t port = server_->port();
+  // The service's main loop: wait for the signal, then stop with drain.
+  auto controller = std::async(std::launch::async, [&] {
+    int sig = signals.Wait();
+    bool drained = server_->Stop();
+    return std::make_pair(sig, drained);
+  });
+  auto client = std::async(std::launch::async, [&] { return Request("GET", "/test/slow"); });
+  entered_.get_future().wait();  // the slow request is in the handler
+  ASSERT_EQ(::kill(::getpid(), SIGTERM), 0);
+  // Stop() cannot finish while the request is in flight.
+  EXPECT_EQ(controller.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  EXPECT_EQ(server_->in_flight(), 1);
+  release_.set_value();
+  released_ = true;
+  auto [sig, drained] = controller.get();
+  EXPECT_EQ(sig, SIGTERM);
+  EXPECT_TRUE(drained);
+  ClientResponse r = client.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"slow":"done"})");
+  EXPECT_FALSE(CanConnect(port));  // no longer accepting
+}
+
+class AuthorityShortDrainTest : public AuthorityServerTest {
+ protected:
+  void ConfigureServer(HttpServerOptions& opt) override {
+    opt.drain_timeout = std::chrono::milliseconds(100);
+  }
+};
+
+TEST_F(AuthorityShortDrainTest, StopGivesUpAfterDrainTimeout) {
+  auto client = std::async(std::launch::async, [&] {
+    try {
+      return Request("GET", "/test/slow").status;
+    } catch (const Poco::Exception&) {
+      return -1;  // the connection was aborted
+    }
+  });
+  entered_.get_future().wait();
+  EXPECT_FALSE(server_->Stop());  // the handler only finishes after we release it below
+  release_.set_value();
+  released_ = true;
+  client.get();
+}
+
+}  // namespace
+}  // namespace realdid::authority

@@ -1,0 +1,60 @@
+// The key ceremony: creates the authority's keys inside the HSM tokens and writes only their public
+// parts to a manifest (keys.json). Separate from the service: the service never creates keys.
+//
+// Issuance token: blind-signing RSA (CKM_RSA_X_509 only), ID-lookup HMAC-SHA256 generic secret
+// (CKM_SHA256_HMAC only), audit ECDSA P-256 (CKM_ECDSA only), data-wrapping AES-256 (CKM_AES_GCM
+// only). Escrow token: escrow P-256 (CKM_ECDH1_DERIVE only).
+// Security contract: every private/secret key is CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, not
+// CKA_EXTRACTABLE, with exactly one allowed mechanism; this is read back and checked after creation.
+// The run is all-or-nothing: every object it created is destroyed again if any step fails.
+// Key ids: RSA/EC keys use the RFC 7638 thumbprint (CKA_ID = 32-byte digest, kid = base64url);
+// secret keys use 16 random bytes (CKA_ID) and kid = their hex.
+// Existing keys with the same labels make the run fail unless `force` (destroy and recreate).
+// Thread-safety: single-threaded tool code.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/json.h"
+
+namespace realdid::ceremony {
+
+struct Options {
+  std::string module_path = "/usr/lib/softhsm/libsofthsm2.so";
+  std::string issuance_token;
+  Secret issuance_pin;
+  std::string escrow_token;
+  Secret escrow_pin;
+  std::filesystem::path out_dir;
+  int rsa_bits = 3072;
+  bool force = false;
+};
+
+struct KeyRecord {
+  std::string role;    // blind-signing, id-lookup-hmac, audit-signing, data-wrapping, escrow
+  std::string token;   // token label
+  std::string label;   // CKA_LABEL
+  std::string kid;
+  Bytes cka_id;
+  std::string alg;
+  json::Value jwk;     // public JWK, null for secret keys
+};
+
+// Fixed CKA_LABELs.
+std::string BlindRsaLabel(int bits);  // realdid-blind-rsa<bits>
+inline constexpr const char* kHmacLabel = "realdid-hmac";
+inline constexpr const char* kAuditLabel = "realdid-audit-p256";
+inline constexpr const char* kDataKeyLabel = "realdid-data-aes256";
+inline constexpr const char* kEscrowLabel = "realdid-escrow-p256";
+
+// Runs the ceremony and writes <out_dir>/keys.json. Throws realdid::Error; kConflict when keys
+// already exist and !force.
+std::vector<KeyRecord> Run(const Options& options);
+
+// The manifest document: {"version":1,"keys":[{role,token,label,kid,cka_id,alg,jwk?}...]}.
+json::Value Manifest(const std::vector<KeyRecord>& keys);
+
+}  // namespace realdid::ceremony

@@ -256,3 +256,47 @@ TEST(AuthoritySecretFileTest, DatabaseDsnQuotesThePassword) {
 
 }  // namespace
 }  // namespace realdid::authority
+
+#include "authority/key_manifest.h"
+
+namespace realdid::authority {
+namespace {
+
+TEST(AuthorityKeyManifestTest, ParsesCeremonyManifest) {
+  auto keys = ParseKeyManifest(
+      R"({"version":1,"keys":[)"
+      R"({"role":"blind-signing","token":"issuance","label":"realdid-blind-rsa3072","kid":"k1",)"
+      R"("cka_id":"0a0b","alg":"PS384","jwk":{"kty":"RSA"}},)"
+      R"({"role":"escrow","token":"escrow","label":"realdid-escrow-p256","kid":"k2",)"
+      R"("cka_id":"ff","alg":"ECDH-ES"}]})");
+  ASSERT_EQ(keys.size(), 2u);
+  EXPECT_EQ(keys[0].role, "blind-signing");
+  EXPECT_EQ(keys[0].token, "issuance");
+  EXPECT_EQ(keys[0].label, "realdid-blind-rsa3072");
+  EXPECT_EQ(keys[0].cka_id, (Bytes{0x0a, 0x0b}));
+  EXPECT_EQ(keys[1].cka_id, (Bytes{0xff}));
+}
+
+TEST(AuthorityKeyManifestTest, RejectsMalformedManifests) {
+  EXPECT_THROW(ParseKeyManifest(R"({"version":2,"keys":[]})"), Error);
+  EXPECT_THROW(ParseKeyManifest(R"({"keys":[]})"), Error);
+  EXPECT_THROW(ParseKeyManifest(
+                   R"({"version":1,"keys":[{"role":"r","token":"t","label":"l","kid":"k",)"
+                   R"("cka_id":"zz","alg":"a"}]})"),
+               Error);
+  EXPECT_THROW(ParseKeyManifest(
+                   R"({"version":1,"keys":[{"role":"r","token":"t","label":"","kid":"k",)"
+                   R"("cka_id":"00","alg":"a"}]})"),
+               Error);
+  EXPECT_THROW(ParseKeyManifest("not json"), Error);
+  EXPECT_EQ(ParseKeyManifest(R"({"version":1,"keys":[]})").size(), 0u);
+  try {
+    LoadKeyManifest("/nonexistent/keys.json");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[hsm] keys_manifest"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace realdid::authority

@@ -51,10 +51,16 @@ TEST_F(TokenTest, RsaRawRejectsOutOfRangeInput) {
   Bytes two(k, 0);
   two[k - 1] = 2;
   Bytes n = pub.n;
-  Bytes n_minus_1 = pub.n;
-  n_minus_1[k - 1] = static_cast<std::uint8_t>(n_minus_1[k - 1] - 1);  // n is odd
-  Bytes n_minus_2 = pub.n;
-  n_minus_2[k - 1] = static_cast<std::uint8_t>(n_minus_2[k - 1] - 2);
+  auto n_minus = [&](unsigned long w) {  // big-number subtraction (a borrow may cross bytes)
+    BIGNUM* b = BN_bin2bn(n.data(), static_cast<int>(n.size()), nullptr);
+    BN_sub_word(b, w);
+    Bytes out(k);
+    BN_bn2binpad(b, out.data(), static_cast<int>(k));
+    BN_free(b);
+    return out;
+  };
+  Bytes n_minus_1 = n_minus(1);
+  Bytes n_minus_2 = n_minus(2);
   Bytes all_ff(k, 0xff);
   for (const Bytes& bad : {zero, one, n, n_minus_1, all_ff}) {
     ExpectError(ErrorKind::kInvalidInput, [&] { token_->RsaRawPrivate(key, bad); });

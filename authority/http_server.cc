@@ -6,6 +6,9 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerRequestImpl.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/X509Certificate.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/ThreadPool.h>
@@ -17,6 +20,8 @@
 #include <condition_variable>
 #include <istream>
 #include <mutex>
+
+#include <openssl/x509.h>
 
 #include "authority/log.h"
 #include "authority/metrics.h"
@@ -202,6 +207,7 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
     request.route = route.pattern;
     request.params = std::move(match.params);
     cacheable = route.options.cacheable;
+    if (opt.tls.require_client_cert) FillPeerCertificate(req, request);
 
     bool has_length = req.hasContentLength();
     bool chunked = req.getChunkedTransferEncoding();
@@ -249,6 +255,22 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
       return;
     }
     out = route.handler(request);
+  }
+
+  // Fills the verified client certificate, if the listener requires one and the peer sent it.
+  static void FillPeerCertificate(Poco::Net::HTTPServerRequest& req, HttpRequest& request) {
+    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&req);
+    if (impl == nullptr) return;
+    Poco::Net::SecureStreamSocket socket(impl->socket());  // throws if not a TLS socket
+    if (!socket.havePeerCertificate()) return;
+    Poco::Net::X509Certificate cert = socket.peerCertificate();
+    request.peer_subject = cert.subjectName();
+    const X509* x = cert.certificate();
+    int len = i2d_X509(x, nullptr);
+    if (len <= 0) Fail(ErrorKind::kInternal, "cannot encode the client certificate");
+    request.peer_certificate_der.resize(static_cast<std::size_t>(len));
+    unsigned char* out = request.peer_certificate_der.data();
+    if (i2d_X509(x, &out) != len) Fail(ErrorKind::kInternal, "cannot encode the client certificate");
   }
 
   static void Send(Poco::Net::HTTPServerResponse& resp, const HttpResponse& out,

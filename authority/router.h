@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -28,6 +29,9 @@ struct HttpRequest {
   std::string request_id;
   std::string route;  // matched pattern
   std::map<std::string, std::string> params;  // captured {name} segments
+  // Verified client certificate (mTLS listeners only; empty otherwise): DER and subject DN.
+  std::vector<std::uint8_t> peer_certificate_der;
+  std::string peer_subject;
 
   // Case-insensitive header lookup; first occurrence.
   std::optional<std::string> Header(std::string_view name) const;

@@ -19,6 +19,7 @@
 #include "tests/authority/test_tls.h"
 #include "tests/support/pg_harness.h"
 #include "tests/support/softhsm_harness.h"
+#include "tests/support/vectors.h"
 
 namespace realdid::authority {
 namespace {
@@ -39,14 +40,22 @@ std::string ReadLine(int fd) {
   return line;
 }
 
+// REALDID_BINARY_DIR when set, else derived from this test's own path (<build>/tests/authority/).
+std::string AuthorityBinary() {
+  if (const char* d = std::getenv("REALDID_BINARY_DIR"); d != nullptr && *d != '\0') {
+    return std::string(d) + "/authority/realdid-authority";
+  }
+  auto self = std::filesystem::read_symlink("/proc/self/exe");
+  return (self.parent_path().parent_path().parent_path() / "authority" / "realdid-authority")
+      .string();
+}
+
 std::uint16_t PortOf(const std::string& url) {
   return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
 }
 
 TEST(AuthorityBinaryTest, ServesAndStopsOnSigterm) {
-  const char* bin_dir = std::getenv("REALDID_BINARY_DIR");
-  ASSERT_NE(bin_dir, nullptr);
-  std::string binary = std::string(bin_dir) + "/authority/realdid-authority";
+  std::string binary = AuthorityBinary();
   ASSERT_EQ(::access(binary.c_str(), X_OK), 0) << binary;
 
   realdid::testing::SoftHsmHarness softhsm;
@@ -161,9 +170,7 @@ TEST(AuthorityBinaryTest, ServesAndStopsOnSigterm) {
 }
 
 TEST(AuthorityBinaryTest, BadConfigExitsOneNamingTheKey) {
-  const char* bin_dir = std::getenv("REALDID_BINARY_DIR");
-  ASSERT_NE(bin_dir, nullptr);
-  std::string binary = std::string(bin_dir) + "/authority/realdid-authority";
+  std::string binary = AuthorityBinary();
   realdid::testing::TestPki pki;
   WriteFile(pki.dir() / "bad.ini", "[server]\nport = 99999\n", 0644);
   std::string out;

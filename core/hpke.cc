@@ -3,6 +3,7 @@
 #include <openssl/ec.h>
 #include <openssl/obj_mac.h>
 
+#include <algorithm>
 #include <limits>
 
 #include "core/error.h"
@@ -104,20 +105,20 @@ Secret LabeledExpand(ByteView suite_id, const Secret& prk, std::string_view labe
   if (length == 0 || length > 255 * kNh || length > 0xffff) InvalidInput("HKDF length out of range");
   const Bytes labeled_info = Concat({U16BE(static_cast<std::uint16_t>(length)), AsBytes("HPKE-v1"),
                                      suite_id, AsBytes(label), info});
-  // HKDF-Expand (RFC 5869): T(i) = HMAC(PRK, T(i-1) || info || i).
-  Secret okm;
-  Bytes out;
-  out.reserve(length + kNh);
+  // HKDF-Expand (RFC 5869): T(i) = HMAC(PRK, T(i-1) || info || i). The output buffer has its final
+  // size from the start, so no secret bytes are left behind in spare capacity.
+  Bytes out(length);
+  std::size_t filled = 0;
   Secret t;
-  for (std::uint8_t i = 1; out.size() < length; ++i) {
+  for (std::uint8_t i = 1; filled < length; ++i) {
     const std::uint8_t counter[1] = {i};
-    Secret block(Concat({t.reveal(), labeled_info, ByteView(counter, 1)}));
+    const Secret block(Concat({t.reveal(), labeled_info, ByteView(counter, 1)}));
     t = Secret(hash::HmacSha256(prk.reveal(), block.reveal()));
-    out.insert(out.end(), t.reveal().begin(), t.reveal().end());
+    const std::size_t n = std::min(kNh, length - filled);
+    std::copy_n(t.reveal().begin(), n, out.begin() + static_cast<std::ptrdiff_t>(filled));
+    filled += n;
   }
-  out.resize(length);
-  okm = Secret(std::move(out));
-  return okm;
+  return Secret(std::move(out));
 }
 
 PublicKey DeserializePublicKey(ByteView encoded) {

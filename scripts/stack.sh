@@ -69,7 +69,7 @@ init_pki() {
   chmod 600 "$p"/*.key
 }
 
-pg_ctl_() { as_service_user "$PG_BIN/pg_ctl" -D "$S/pg" "$@"; }
+pg_ctl_() { (cd / && as_service_user "$PG_BIN/pg_ctl" -D "$S/pg" "$@"); }
 
 pg_running() { [ -f "$S/pg/postmaster.pid" ] && pg_ctl_ status >/dev/null 2>&1; }
 
@@ -82,15 +82,13 @@ pg_start() {
 
 pg_stop() { pg_running && pg_ctl_ -m fast -w stop >/dev/null || true; }
 
-psql_super() { as_service_user psql -X -q -v ON_ERROR_STOP=1 -h "$S/run" -p "$PG_PORT" -U postgres "$@"; }
-
 init_pg() {
   mkdir -p "$S/run"
   if [ ! -s "$S/pg/PG_VERSION" ]; then
     log "creating a throwaway PostgreSQL cluster in $S/pg"
     chown "$REALDID_USER:$REALDID_USER" "$S" "$S/log" "$S/run"
-    as_service_user "$PG_BIN/initdb" -D "$S/pg" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
-      -E UTF8 --locale=C.UTF-8 >/dev/null
+    (cd / && as_service_user "$PG_BIN/initdb" -D "$S/pg" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
+      -E UTF8 --locale=C.UTF-8 >/dev/null)
     # Local superuser access is by peer authentication over the state folder's socket only.
     printf 'local all postgres peer map=realdid\nhost realdid all 127.0.0.1/32 scram-sha-256\n' > "$S/pg/pg_hba.conf"
     printf 'realdid %s postgres\n' "$REALDID_USER" > "$S/pg/pg_ident.conf"
@@ -98,20 +96,21 @@ init_pg() {
   fi
   chown "$REALDID_USER:$REALDID_USER" "$S/run" "$S/log"
   pg_start
-  if [ "$(psql_super -tAc "SELECT 1 FROM pg_database WHERE datname='realdid'")" != "1" ]; then
-    log "creating database realdid and its roles"
-    psql_super -f "$REALDID_ROOT/migrations/bootstrap/roles.sql" >/dev/null
-    psql_super -c "CREATE DATABASE realdid OWNER realdid_owner" >/dev/null
-  fi
-  local role
+  local role pw
+  local -A pws=()
   for role in realdid_owner realdid_authority realdid_warrant; do
-    local pw; pw=$(cat "$(secret_file "pg-$role.password")")
-    # Through standard input, so the password never shows in a process list.
-    psql_super <<<"ALTER ROLE $role LOGIN PASSWORD '$pw';" >/dev/null
+    pw=$(cat "$(secret_file "pg-$role.password")")
+    pws[$role]="$pw"
     printf 'host=127.0.0.1 port=%s dbname=realdid user=%s password=%s connect_timeout=5\n' \
       "$PG_PORT" "$role" "$pw" > "$S/secrets/dsn-$role"
     chmod 600 "$S/secrets/dsn-$role"
   done
+  log "bootstrapping roles and the database (idempotent)"
+  # Passwords travel through the environment (runuser keeps it), never a command line (see roles.sql).
+  ( export REALDID_OWNER_PASSWORD="${pws[realdid_owner]}" REALDID_AUTHORITY_PASSWORD="${pws[realdid_authority]}" \
+      REALDID_WARRANT_PASSWORD="${pws[realdid_warrant]}"
+    cd / && as_service_user psql -X -q -v ON_ERROR_STOP=1 -h "$S/run" -p "$PG_PORT" -U postgres -d postgres \
+    -f "$REALDID_ROOT/migrations/bootstrap/roles.sql" >/dev/null )
 }
 
 migrate() {

@@ -368,5 +368,59 @@ TEST_F(AuthorityShortDrainTest, StopGivesUpAfterDrainTimeout) {
   client.get();
 }
 
+TEST(AuthorityMutualTlsTest, ListenerRequiresAndExposesClientCertificate) {
+  realdid::testing::TestPki pki;
+  auto router = std::make_shared<Router>();
+  router->Add("GET", "/whoami", [](const HttpRequest& r) {
+    return HttpResponse::Json(
+        200, json::Serialize(json::Value(json::Object{
+                 {"subject", r.peer_subject},
+                 {"der_bytes", static_cast<std::int64_t>(r.peer_certificate_der.size())}})));
+  });
+  HttpServerOptions opt;
+  opt.name = "operator";
+  opt.tls.cert_file = pki.cert_file();
+  opt.tls.key_file = pki.key_file();
+  opt.tls.ca_file = pki.ca_file();
+  opt.tls.require_client_cert = true;
+  HttpsServer server(opt, router, nullptr);
+  server.Start();
+
+  auto call = [&](Poco::Net::Context::Ptr ctx) {
+    Poco::Net::HTTPSClientSession session("127.0.0.1", server.port(), ctx);
+    Poco::Net::HTTPRequest req("GET", "/whoami", Poco::Net::HTTPMessage::HTTP_1_1);
+    session.sendRequest(req);
+    return realdid::testing::ReadResponse(session);
+  };
+  // With a certificate issued by the configured CA (the test leaf has clientAuth).
+  Poco::Net::Context::Params params;
+  params.caLocation = pki.ca_file();
+  params.certificateFile = pki.cert_file();
+  params.privateKeyFile = pki.key_file();
+  params.verificationMode = Poco::Net::Context::VERIFY_STRICT;
+  Poco::Net::Context::Ptr with_cert =
+      new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, params);
+  ClientResponse r = call(with_cert);
+  EXPECT_EQ(r.status, 200);
+  json::Value v = json::Parse(r.body);
+  EXPECT_NE(v.at("subject").as_string().find("CN=localhost"), std::string::npos) << r.body;
+  EXPECT_GT(v.at("der_bytes").as_int(), 100);
+  // Without a client certificate the handshake is refused.
+  EXPECT_THROW(call(realdid::testing::ClientContext(pki.ca_file())), Poco::Exception);
+  EXPECT_TRUE(server.Stop());
+}
+
+TEST(AuthorityMutualTlsTest, RequiresCaFile) {
+  realdid::testing::TestPki pki;
+  TlsOptions tls;
+  tls.cert_file = pki.cert_file();
+  tls.key_file = pki.key_file();
+  tls.require_client_cert = true;
+  EXPECT_THROW(MakeServerTlsContext(tls), Error);
+  tls.require_client_cert = false;
+  tls.key_file = pki.ca_file();  // not a key
+  EXPECT_THROW(MakeServerTlsContext(tls), Error);
+}
+
 }  // namespace
 }  // namespace realdid::authority

@@ -41,7 +41,7 @@ CONF
   export SOFTHSM2_CONF="$S/softhsm2.conf"
   local label pinf sof
   for label in "$ISSUANCE_TOKEN" "$ESCROW_TOKEN"; do
-    if softhsm2-util --show-slots 2>/dev/null | grep -q "Label:[[:space:]]*$label\$"; then
+    if softhsm2-util --show-slots 2>/dev/null | grep -Eq "Label:[[:space:]]*$label[[:space:]]*$"; then
       continue
     fi
     pinf=$(secret_file "$label.pin"); sof=$(secret_file "$label.so-pin")

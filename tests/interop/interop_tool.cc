@@ -5,6 +5,7 @@
 // lower-case hex. A realdid::Error is answered with {"error": "<kind>"} and exit status 0, so the
 // scripts can assert expected refusals; malformed requests exit with status 2.
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <iterator>
 #include <sstream>

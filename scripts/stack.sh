@@ -145,9 +145,9 @@ listen_address = 127.0.0.1
 port = $METRICS_PORT
 
 [hsm]
-module = /usr/lib/softhsm/libsofthsm2.so
-issuance_token_label = $ISSUANCE_TOKEN
-issuance_pin_file = $S/secrets/$ISSUANCE_TOKEN.pin
+module_path = /usr/lib/softhsm/libsofthsm2.so
+token_label = $ISSUANCE_TOKEN
+pin_file = $S/secrets/$ISSUANCE_TOKEN.pin
 pool_size = 2
 keys_manifest = $S/keys/keys.json
 

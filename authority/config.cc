@@ -1,6 +1,7 @@
 #include "authority/config.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -12,7 +13,6 @@
 #include <limits>
 #include <map>
 #include <sstream>
-#include <unistd.h>
 #include <vector>
 
 #include "core/error.h"
@@ -112,8 +112,8 @@ const std::vector<KeySpec>& Keys() {
        [](AuthorityConfig& c, std::string_view v) { c.server.tls_ca_file = v; }},
       {"server", "max_body_bytes",
        [](AuthorityConfig& c, std::string_view v) {
-         c.server.max_body_bytes = static_cast<std::size_t>(
-             ParseUnsigned("server", "max_body_bytes", v, 1, 64ULL << 20));
+         c.server.max_body_bytes =
+             static_cast<std::size_t>(ParseUnsigned("server", "max_body_bytes", v, 1, 64ULL << 20));
        }},
       {"server", "max_header_bytes",
        [](AuthorityConfig& c, std::string_view v) {
@@ -127,8 +127,8 @@ const std::vector<KeySpec>& Keys() {
        }},
       {"server", "request_timeout",
        [](AuthorityConfig& c, std::string_view v) {
-         c.server.request_timeout = ParseDuration("server", "request_timeout", v,
-                                                  milliseconds(100), milliseconds(600000));
+         c.server.request_timeout =
+             ParseDuration("server", "request_timeout", v, milliseconds(100), milliseconds(600000));
        }},
       {"server", "drain_timeout",
        [](AuthorityConfig& c, std::string_view v) {
@@ -201,7 +201,8 @@ void Validate(const AuthorityConfig& c, bool check_files) {
   if (c.hsm.token_label.empty()) Bad("hsm", "token_label", "required");
   if (c.hsm.pin_file.empty()) Bad("hsm", "pin_file", "required");
   if (c.hsm.keys_manifest.empty()) Bad("hsm", "keys_manifest", "required");
-  if (c.db.dsn.empty() == c.db.dsn_file.empty()) Bad("db", "dsn", "set exactly one of dsn, dsn_file");
+  if (c.db.dsn.empty() == c.db.dsn_file.empty())
+    Bad("db", "dsn", "set exactly one of dsn, dsn_file");
   if (!c.db.dsn.empty()) {
     std::string lower = c.db.dsn;
     std::transform(lower.begin(), lower.end(), lower.begin(),
@@ -333,8 +334,7 @@ Secret ReadSecretFile(const std::string& path, std::string_view what) {
   }
   if (!S_ISREG(st.st_mode)) InvalidInput(std::string(what) + ": '" + path + "' is not a file");
   if ((st.st_mode & (S_IROTH | S_IWOTH)) != 0) {
-    InvalidInput(std::string(what) + ": '" + path +
-                 "' is accessible by other users (chmod o-rw)");
+    InvalidInput(std::string(what) + ": '" + path + "' is accessible by other users (chmod o-rw)");
   }
   constexpr std::size_t kMax = 4096;
   if (st.st_size <= 0 || static_cast<std::uint64_t>(st.st_size) > kMax) {

@@ -71,7 +71,8 @@ struct AuthorityConfig {
   LogConfig log;
 };
 
-// Returns the value of an environment variable or nullopt. Injected so tests need not touch environ.
+// Returns the value of an environment variable or nullopt. Injected so tests need not touch
+// environ.
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 EnvLookup ProcessEnvironment();
 

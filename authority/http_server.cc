@@ -7,12 +7,13 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
-#include <Poco/Net/SecureStreamSocket.h>
-#include <Poco/Net/X509Certificate.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/X509Certificate.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <atomic>
@@ -20,8 +21,6 @@
 #include <condition_variable>
 #include <istream>
 #include <mutex>
-
-#include <openssl/x509.h>
 
 #include "authority/log.h"
 #include "authority/metrics.h"
@@ -70,6 +69,29 @@ std::string MediaType(const std::string& content_type) {
 
 bool MethodCarriesBody(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+// What the request head says about a body, read without throwing.
+struct BodyInfo {
+  bool chunked = false;
+  std::int64_t length = -1;  // Content-Length, -1 when absent
+  bool malformed = false;    // unparsable or negative Content-Length
+  bool present() const noexcept { return chunked || malformed || length > 0; }
+};
+
+BodyInfo InspectBody(const Poco::Net::HTTPServerRequest& req) {
+  BodyInfo b;
+  try {
+    b.chunked = req.getChunkedTransferEncoding();
+    if (req.hasContentLength()) {
+      b.length = req.getContentLength64();
+      if (b.length < 0) b.malformed = true;
+    }
+  } catch (...) {
+    b.malformed = true;
+  }
+  if (b.malformed) b.length = -1;
+  return b;
 }
 
 class InFlightGuard {
@@ -121,29 +143,18 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
     request.method = req.getMethod();
     std::string route_label = "unmatched";
     bool keep_alive = true;
-    bool has_length = req.hasContentLength();
-    bool chunked = req.getChunkedTransferEncoding();
-    bool has_body = chunked || (has_length && req.getContentLength64() > 0);
-    bool body_consumed = !has_body;
+    BodyInfo body = InspectBody(req);
+    bool body_consumed = !body.present();
     bool cacheable = false;
     HttpResponse out;
     try {
       if (guard.stopping()) {
         keep_alive = false;
-        throw Error(ErrorKind::kUnavailable, "server is shutting down");
-      }
-      // Header size: request line plus every "name: value\r\n".
-      std::size_t header_bytes = req.getMethod().size() + req.getURI().size() + 12;
-      for (const auto& [name, value] : req) {
-        request.headers.emplace_back(name, value);
-        header_bytes += name.size() + value.size() + 4;
-      }
-      if (header_bytes > opt.max_header_bytes) {
-        out = ProblemResponse(HttpProblem(431, "request headers exceed " +
-                                                   std::to_string(opt.max_header_bytes) + " bytes"),
+        out = ProblemResponse(HttpProblem(503, "the server is shutting down; retry"),
                               request.request_id);
       } else {
-        RouteAndHandle(req, request, out, route_label, body_consumed, cacheable);
+        if (body.malformed) InvalidInput("malformed Content-Length");
+        Admit(req, body, request, out, route_label, body_consumed, cacheable);
       }
     } catch (const Error& e) {
       out = ProblemResponse(ProblemFromError(e, request.request_id), request.request_id);
@@ -174,8 +185,28 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
                         {"duration_ms", static_cast<std::int64_t>(seconds * 1000.0)}});
   }
 
-  void RouteAndHandle(Poco::Net::HTTPServerRequest& req, HttpRequest& request, HttpResponse& out,
-             std::string& route_label, bool& body_consumed, bool& cacheable) {
+  // Header-size check, then routing and the handler.
+  void Admit(Poco::Net::HTTPServerRequest& req, const BodyInfo& body, HttpRequest& request,
+             HttpResponse& out, std::string& route_label, bool& body_consumed, bool& cacheable) {
+    const HttpServerOptions& opt = shared_->options;
+    // Header size: request line plus every "name: value\r\n".
+    std::size_t header_bytes = req.getMethod().size() + req.getURI().size() + 12;
+    for (const auto& [name, value] : req) {
+      request.headers.emplace_back(name, value);
+      header_bytes += name.size() + value.size() + 4;
+    }
+    if (header_bytes > opt.max_header_bytes) {
+      out = ProblemResponse(HttpProblem(431, "request headers exceed " +
+                                                 std::to_string(opt.max_header_bytes) + " bytes"),
+                            request.request_id);
+    } else {
+      RouteAndHandle(req, body, request, out, route_label, body_consumed, cacheable);
+    }
+  }
+
+  void RouteAndHandle(Poco::Net::HTTPServerRequest& req, const BodyInfo& body, HttpRequest& request,
+                      HttpResponse& out, std::string& route_label, bool& body_consumed,
+                      bool& cacheable) {
     const HttpServerOptions& opt = shared_->options;
     try {
       Poco::URI uri(req.getURI());
@@ -196,10 +227,9 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
         if (!allow.empty()) allow += ", ";
         allow += m;
       }
-      out = ProblemResponse(
-          HttpProblem(405, "method " + MethodLabel(request.method) + " not allowed; allowed: " +
-                               allow),
-          request.request_id);
+      out = ProblemResponse(HttpProblem(405, "method " + MethodLabel(request.method) +
+                                                 " not allowed; allowed: " + allow),
+                            request.request_id);
       out.headers.emplace_back("Allow", allow);
       return;
     }
@@ -209,21 +239,19 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
     cacheable = route.options.cacheable;
     if (opt.tls.require_client_cert) FillPeerCertificate(req, request);
 
-    bool has_length = req.hasContentLength();
-    bool chunked = req.getChunkedTransferEncoding();
-    bool has_body = chunked || (has_length && req.getContentLength64() > 0);
-    if (route.options.consumes && (has_body || MethodCarriesBody(request.method))) {
+    bool has_length = body.length >= 0;
+    bool chunked = body.chunked;
+    if (route.options.consumes && (body.present() || MethodCarriesBody(request.method))) {
       std::string got = MediaType(req.getContentType());
       if (got != Lower(*route.options.consumes)) {
-        out = ProblemResponse(
-            HttpProblem(415, "expected Content-Type " + *route.options.consumes),
-            request.request_id);
+        out = ProblemResponse(HttpProblem(415, "expected Content-Type " + *route.options.consumes),
+                              request.request_id);
         return;
       }
     }
     std::size_t limit = opt.max_body_bytes;
     if (route.options.max_body_bytes != 0) limit = std::min(limit, route.options.max_body_bytes);
-    if (has_length && req.getContentLength64() > static_cast<std::int64_t>(limit)) {
+    if (has_length && body.length > static_cast<std::int64_t>(limit)) {
       out = ProblemResponse(
           HttpProblem(413, "request body exceeds " + std::to_string(limit) + " bytes"),
           request.request_id);
@@ -244,12 +272,13 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
         }
         request.body.append(buf, n);
       }
-      if (has_length &&
-          request.body.size() != static_cast<std::size_t>(req.getContentLength64())) {
+      if (has_length && request.body.size() != static_cast<std::size_t>(body.length)) {
         InvalidInput("request body shorter than Content-Length");
       }
       body_consumed = true;
     } else if (MethodCarriesBody(request.method)) {
+      // Whatever follows is of unknown length: answer and close the connection.
+      body_consumed = false;
       out = ProblemResponse(HttpProblem(411, "a Content-Length or chunked body is required"),
                             request.request_id);
       return;
@@ -270,7 +299,8 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
     if (len <= 0) Fail(ErrorKind::kInternal, "cannot encode the client certificate");
     request.peer_certificate_der.resize(static_cast<std::size_t>(len));
     unsigned char* out = request.peer_certificate_der.data();
-    if (i2d_X509(x, &out) != len) Fail(ErrorKind::kInternal, "cannot encode the client certificate");
+    if (i2d_X509(x, &out) != len)
+      Fail(ErrorKind::kInternal, "cannot encode the client certificate");
   }
 
   static void Send(Poco::Net::HTTPServerResponse& resp, const HttpResponse& out,
@@ -392,8 +422,8 @@ bool HttpsServer::Stop() {
   bool drained = false;
   {
     std::unique_lock lock(shared_->mu);
-    drained = shared_->cv.wait_for(lock, options_.drain_timeout,
-                                   [&] { return shared_->in_flight == 0; });
+    drained =
+        shared_->cv.wait_for(lock, options_.drain_timeout, [&] { return shared_->in_flight == 0; });
   }
   // Close kept-alive connections; abort the ones still busy if the drain timed out.
   server_->stopAll(/*abortCurrent=*/!drained);
@@ -412,6 +442,11 @@ std::string HttpsServer::url() const {
                          ? "[" + options_.listen_address + "]"
                          : options_.listen_address;
   return "https://" + host + ":" + std::to_string(port_);
+}
+
+bool HttpsServer::draining() const {
+  std::lock_guard lock(shared_->mu);
+  return shared_->stopping;
 }
 
 int HttpsServer::in_flight() const {

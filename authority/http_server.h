@@ -10,7 +10,10 @@
 // the route pattern, and writes one structured access-log line (no raw path, no query, no body).
 // Stop() stops accepting (closes the listening socket), waits for in-flight requests up to the
 // drain timeout, answers requests that arrive on kept-alive connections meanwhile with 503, then
-// closes the remaining connections.
+// closes the remaining connections (aborting the ones still busy if the drain timed out).
+// Limits below this layer: Poco refuses a request head it cannot parse (over 100 header fields, a
+// field over 8 KiB, a non-numeric Content-Length) before any handler runs: plain 400 or a closed
+// connection, not a problem document. request_timeout is Poco's per-socket-operation timeout.
 // Thread-safety: Start/Stop from one controlling thread; handlers run on the server's pool.
 #pragma once
 
@@ -67,6 +70,7 @@ class HttpsServer {
   std::uint16_t port() const noexcept { return port_; }
   std::string url() const;  // https://address:port
   int in_flight() const;
+  bool draining() const;  // Stop() has begun
 
   struct Shared;  // state shared with request handlers (implementation detail)
 
@@ -76,7 +80,7 @@ class HttpsServer {
   std::uint16_t port_ = 0;
   bool running_ = false;
   bool stopped_ = false;
-  std::unique_ptr<Poco::ThreadPool> pool_;           // outlives server_
+  std::unique_ptr<Poco::ThreadPool> pool_;  // outlives server_
   std::unique_ptr<Poco::Net::SecureServerSocket> listener_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
 };

@@ -35,7 +35,7 @@
 
 namespace {
 
-using namespace realdid;            // NOLINT(google-build-using-namespace)
+using namespace realdid;             // NOLINT(google-build-using-namespace)
 using namespace realdid::authority;  // NOLINT(google-build-using-namespace)
 
 constexpr std::string_view kVersion = REALDID_AUTHORITY_VERSION;
@@ -80,8 +80,10 @@ int Serve(const std::string& config_path) {
   }
 
   ReadinessChecks checks;
-  checks.Add("hsm", [&token, &issuance_keys] { token->Ping(issuance_keys); }, kCheckTimeout);
-  checks.Add("database", [&pool] { pool.Ping(); }, kCheckTimeout);
+  checks.Add(
+      "hsm", [&token, &issuance_keys] { token->Ping(issuance_keys); }, kCheckTimeout);
+  checks.Add(
+      "database", [&pool] { pool.Ping(); }, kCheckTimeout);
 
   auto router = std::make_shared<Router>();
   AddHealthRoutes(*router, checks, &metrics);

@@ -89,9 +89,8 @@ void Metrics::ObserveHttpRequest(std::string_view route, std::string_view method
 void Metrics::ObserveHsmOperation(std::string_view token, std::string_view op, bool ok,
                                   double seconds) {
   hsm_ops_
-      ->Add({{"token", std::string(token)},
-             {"op", std::string(op)},
-             {"result", ok ? "ok" : "error"}})
+      ->Add(
+          {{"token", std::string(token)}, {"op", std::string(op)}, {"result", ok ? "ok" : "error"}})
       .Increment();
   hsm_duration_->Add({{"token", std::string(token)}, {"op", std::string(op)}}, BackendBuckets())
       .Observe(seconds);

@@ -2,7 +2,7 @@
 //
 // Metrics owns the registry and every series the service exports:
 //   realdid_http_requests_total{route,method,status}   realdid_http_request_duration_seconds{route}
-//   realdid_hsm_operations_total{token,op,result}      realdid_hsm_operation_duration_seconds{token,op}
+//   realdid_hsm_operations_total{token,op,result} realdid_hsm_operation_duration_seconds{token,op}
 //   realdid_hsm_recoveries_total                       realdid_db_queries_total{result}
 //   realdid_db_query_duration_seconds                  realdid_ready
 //   realdid_build_info{version}

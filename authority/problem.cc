@@ -13,19 +13,32 @@ struct TypeInfo {
 
 TypeInfo InfoForStatus(int status) {
   switch (status) {
-    case 400: return {"invalid-input", "Invalid input"};
-    case 401: return {"unauthorized", "Authentication required"};
-    case 403: return {"forbidden", "Forbidden"};
-    case 404: return {"not-found", "Not found"};
-    case 405: return {"method-not-allowed", "Method not allowed"};
-    case 409: return {"conflict", "Conflict"};
-    case 411: return {"length-required", "Length required"};
-    case 413: return {"too-large", "Request body too large"};
-    case 415: return {"unsupported-media-type", "Unsupported media type"};
-    case 429: return {"rate-limited", "Too many requests"};
-    case 431: return {"headers-too-large", "Request header fields too large"};
-    case 503: return {"unavailable", "Service unavailable"};
-    default: return {"internal", "Internal error"};
+    case 400:
+      return {"invalid-input", "Invalid input"};
+    case 401:
+      return {"unauthorized", "Authentication required"};
+    case 403:
+      return {"forbidden", "Forbidden"};
+    case 404:
+      return {"not-found", "Not found"};
+    case 405:
+      return {"method-not-allowed", "Method not allowed"};
+    case 409:
+      return {"conflict", "Conflict"};
+    case 411:
+      return {"length-required", "Length required"};
+    case 413:
+      return {"too-large", "Request body too large"};
+    case 415:
+      return {"unsupported-media-type", "Unsupported media type"};
+    case 429:
+      return {"rate-limited", "Too many requests"};
+    case 431:
+      return {"headers-too-large", "Request header fields too large"};
+    case 503:
+      return {"unavailable", "Service unavailable"};
+    default:
+      return {"internal", "Internal error"};
   }
 }
 
@@ -44,16 +57,26 @@ Problem Make(int status, std::string detail) {
 
 int StatusForKind(ErrorKind kind) noexcept {
   switch (kind) {
-    case ErrorKind::kInvalidInput: return 400;
-    case ErrorKind::kUnauthorized: return 401;
-    case ErrorKind::kForbidden: return 403;
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kConflict: return 409;
-    case ErrorKind::kTooLarge: return 413;
-    case ErrorKind::kRateLimited: return 429;
-    case ErrorKind::kUnavailable: return 503;
-    case ErrorKind::kCryptoFailure: return 500;
-    case ErrorKind::kInternal: return 500;
+    case ErrorKind::kInvalidInput:
+      return 400;
+    case ErrorKind::kUnauthorized:
+      return 401;
+    case ErrorKind::kForbidden:
+      return 403;
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kConflict:
+      return 409;
+    case ErrorKind::kTooLarge:
+      return 413;
+    case ErrorKind::kRateLimited:
+      return 429;
+    case ErrorKind::kUnavailable:
+      return 503;
+    case ErrorKind::kCryptoFailure:
+      return 500;
+    case ErrorKind::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -61,17 +84,16 @@ int StatusForKind(ErrorKind kind) noexcept {
 Problem ProblemFromError(const Error& error, std::string_view request_id) {
   ErrorKind kind = error.kind();
   if (kind == ErrorKind::kInternal || kind == ErrorKind::kCryptoFailure) {
-    LogError("internal error", {{"request_id", request_id},
-                                {"kind", ErrorKindName(kind)},
-                                {"detail", error.detail()}});
+    LogError(
+        "internal error",
+        {{"request_id", request_id}, {"kind", ErrorKindName(kind)}, {"detail", error.detail()}});
     Problem p = Make(500, "An internal error occurred. Quote request id " +
                               std::string(request_id) + " when reporting it.");
     return p;
   }
   if (kind == ErrorKind::kUnavailable) {
     // Which dependency is down is operator information; the client only learns to retry.
-    LogWarn("dependency unavailable",
-            {{"request_id", request_id}, {"detail", error.detail()}});
+    LogWarn("dependency unavailable", {{"request_id", request_id}, {"detail", error.detail()}});
     return Make(503, "A dependency is temporarily unavailable; retry later.");
   }
   return Make(StatusForKind(kind), std::string(error.detail()));

@@ -20,9 +20,9 @@ inline constexpr std::string_view kProblemContentType = "application/problem+jso
 
 struct Problem {
   int status = 500;
-  std::string type;    // URI reference, e.g. "urn:realdid:problem:not-found"
-  std::string title;   // short, fixed per type
-  std::string detail;  // human-readable; never internal detail for 5xx internals
+  std::string type;         // URI reference, e.g. "urn:realdid:problem:not-found"
+  std::string title;        // short, fixed per type
+  std::string detail;       // human-readable; never internal detail for 5xx internals
   json::Object extensions;  // extra members (RFC 9457 section 3.2), e.g. "failed_checks"
 };
 

@@ -1,8 +1,8 @@
 #include "authority/readiness.h"
 
 #include <condition_variable>
-#include <exception>
 #include <cstdint>
+#include <exception>
 #include <thread>
 
 #include "authority/log.h"
@@ -17,10 +17,10 @@ struct ReadinessChecks::Check {
 
   std::mutex mu;
   std::condition_variable cv;
-  bool running = false;       // guarded by mu
+  bool running = false;          // guarded by mu
   std::uint64_t generation = 0;  // guarded by mu; bumps when a run finishes
-  bool last_ok = false;       // guarded by mu
-  std::thread worker;         // guarded by mu
+  bool last_ok = false;          // guarded by mu
+  std::thread worker;            // guarded by mu
 };
 
 ReadinessChecks::~ReadinessChecks() {
@@ -68,7 +68,7 @@ ReadinessChecks::Result ReadinessChecks::Run() {
     Check& c = *checks[i];
     std::unique_lock lock(c.mu);
     started_gen[i] = c.generation;
-    if (c.running) continue;  // join the evaluation already in progress
+    if (c.running) continue;                   // join the evaluation already in progress
     if (c.worker.joinable()) c.worker.join();  // finished earlier; reap it
     c.running = true;
     std::shared_ptr<Check> keep = checks[i];
@@ -78,9 +78,8 @@ ReadinessChecks::Result ReadinessChecks::Run() {
         keep->probe();
         ok = true;
       } catch (const Error& e) {
-        LogWarn("readiness check failed", {{"check", keep->name},
-                                           {"kind", ErrorKindName(e.kind())},
-                                           {"detail", e.detail()}});
+        LogWarn("readiness check failed",
+                {{"check", keep->name}, {"kind", ErrorKindName(e.kind())}, {"detail", e.detail()}});
       } catch (...) {
         LogWarn("readiness check failed", {{"check", keep->name}, {"kind", "unexpected"}});
       }
@@ -97,8 +96,8 @@ ReadinessChecks::Result ReadinessChecks::Run() {
     bool ok = false;
     {
       std::unique_lock lock(c.mu);
-      bool finished = c.cv.wait_until(lock, start + c.timeout,
-                                      [&] { return c.generation != started_gen[i]; });
+      bool finished =
+          c.cv.wait_until(lock, start + c.timeout, [&] { return c.generation != started_gen[i]; });
       ok = finished && c.last_ok;
       if (!finished) LogWarn("readiness check timed out", {{"check", c.name}});
     }

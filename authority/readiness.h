@@ -3,9 +3,9 @@
 // Each probe runs on its own thread with its own timeout; a probe passes when it returns and fails
 // when it throws or does not finish in time. A probe still running from an earlier evaluation is
 // not started again: this evaluation waits for that run (within its own timeout), so a hung
-// dependency cannot pile up threads. Failure details are logged (realdid::Error detail only; never sent to clients); the
-// result names only the failed checks. The destructor waits for probes still running.
-// Thread-safety: Add() before serving; Run() may be called concurrently from any thread.
+// dependency cannot pile up threads. Failure details are logged (realdid::Error detail only; never
+// sent to clients); the result names only the failed checks. The destructor waits for probes still
+// running. Thread-safety: Add() before serving; Run() may be called concurrently from any thread.
 #pragma once
 
 #include <chrono>

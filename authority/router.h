@@ -22,12 +22,12 @@ namespace realdid::authority {
 
 struct HttpRequest {
   std::string method;
-  std::string path;   // decoded path, without query
-  std::string query;  // raw query string without '?'
+  std::string path;                                          // decoded path, without query
+  std::string query;                                         // raw query string without '?'
   std::vector<std::pair<std::string, std::string>> headers;  // as received
   std::string body;
   std::string request_id;
-  std::string route;  // matched pattern
+  std::string route;                          // matched pattern
   std::map<std::string, std::string> params;  // captured {name} segments
   // Verified client certificate (mTLS listeners only; empty otherwise): DER and subject DN.
   std::vector<std::uint8_t> peer_certificate_der;

@@ -49,8 +49,8 @@ Poco::Net::Context::Ptr MakeServerTlsContext(const TlsOptions& options) {
       SSL_CTX_set_ciphersuites(native, kTls13CipherSuites) != 1) {
     Fail(ErrorKind::kInternal, "tls: cannot restrict protocol versions");
   }
-  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                  SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_options(
+      native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   if (SSL_CTX_check_private_key(native) != 1) {
     InvalidInput("tls: key '" + options.key_file + "' does not match certificate '" +
                  options.cert_file + "'");
@@ -59,8 +59,7 @@ Poco::Net::Context::Ptr MakeServerTlsContext(const TlsOptions& options) {
 }
 
 Poco::Net::SecureServerSocket MakeTlsListener(const std::string& address, std::uint16_t port,
-                                              const Poco::Net::Context::Ptr& context,
-                                              int backlog) {
+                                              const Poco::Net::Context::Ptr& context, int backlog) {
   try {
     Poco::Net::SecureServerSocket socket(context);
     socket.bind(Poco::Net::SocketAddress(address, port), /*reuseAddress=*/true,

@@ -20,7 +20,7 @@ namespace realdid::authority {
 struct TlsOptions {
   std::string cert_file;  // PEM certificate chain
   std::string key_file;   // PEM private key
-  std::string ca_file;    // PEM CA bundle for client certificates (required with require_client_cert)
+  std::string ca_file;  // PEM CA bundle for client certificates (required with require_client_cert)
   bool require_client_cert = false;
 };
 

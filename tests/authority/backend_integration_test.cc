@@ -2,9 +2,8 @@
 // with the Prometheus observer) and a REAL PostgreSQL server (db::Pool with the Prometheus
 // observer). /readyz turns 503 naming "database" while PostgreSQL is stopped and 200 again after it
 // restarts, without restarting the service.
-#include <gtest/gtest.h>
-
 #include <Poco/Net/HTTPClientSession.h>
+#include <gtest/gtest.h>
 
 #include "authority/backend_metrics.h"
 #include "authority/health.h"
@@ -74,8 +73,10 @@ TEST(AuthorityBackendIntegrationTest, ReadinessFollowsRealHsmAndPostgres) {
 
   {
     ReadinessChecks checks;
-    checks.Add("hsm", [&] { token->Ping(); }, std::chrono::seconds(10));
-    checks.Add("database", [&] { pool.Ping(); }, std::chrono::seconds(10));
+    checks.Add(
+        "hsm", [&] { token->Ping(); }, std::chrono::seconds(10));
+    checks.Add(
+        "database", [&] { pool.Ping(); }, std::chrono::seconds(10));
     auto router = std::make_shared<Router>();
     AddHealthRoutes(*router, checks, &metrics);
     HttpServerOptions opt;
@@ -92,11 +93,16 @@ TEST(AuthorityBackendIntegrationTest, ReadinessFollowsRealHsmAndPostgres) {
     pool.Run("authority_test_select", [](db::Tx& tx) { tx.Exec("SELECT 1"); });
 
     std::string text = Scrape(exposer);
-    EXPECT_GE(SeriesValue(text, R"(realdid_hsm_operations_total{op="ping",result="ok",token="authority-test"})"),
-              1.0)
+    EXPECT_GE(
+        SeriesValue(
+            text, R"(realdid_hsm_operations_total{op="ping",result="ok",token="authority-test"})"),
+        1.0)
         << text;
-    EXPECT_GE(SeriesValue(text, R"(realdid_hsm_operation_duration_seconds_count{op="ping",token="authority-test"})"),
-              1.0);
+    EXPECT_GE(
+        SeriesValue(
+            text,
+            R"(realdid_hsm_operation_duration_seconds_count{op="ping",token="authority-test"})"),
+        1.0);
     EXPECT_EQ(SeriesValue(text, R"(realdid_db_queries_total{result="ok"})"), 1.0);
     EXPECT_EQ(SeriesValue(text, "realdid_db_query_duration_seconds_count"), 1.0);
     EXPECT_EQ(SeriesValue(text, "realdid_ready"), 1.0);

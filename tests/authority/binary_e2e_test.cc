@@ -1,13 +1,12 @@
 // End to end through the real executable: realdid-authority --config FILE against a real SoftHSM2
 // token and a real PostgreSQL server. It must print its URLs, answer /healthz and /readyz over TLS,
 // serve /metrics on loopback, log JSON lines, and exit 0 on SIGTERM.
-#include <gtest/gtest.h>
+#include <Poco/Net/HTTPClientSession.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <Poco/Net/HTTPClientSession.h>
 
 #include <csignal>
 #include <cstdio>
@@ -122,11 +121,13 @@ TEST(AuthorityBinaryTest, ServesAndStopsOnSigterm) {
     Poco::Net::HTTPRequest mreq("GET", "/metrics", Poco::Net::HTTPMessage::HTTP_1_1);
     ms.sendRequest(mreq);
     std::string text = realdid::testing::ReadResponse(ms).body;
-    EXPECT_NE(text.find(R"(realdid_http_requests_total{method="GET",route="/healthz",status="200"} 1)"),
-              std::string::npos)
+    EXPECT_NE(
+        text.find(R"(realdid_http_requests_total{method="GET",route="/healthz",status="200"} 1)"),
+        std::string::npos)
         << text;
-    EXPECT_NE(text.find(R"(realdid_hsm_operations_total{op="ping",result="ok",token="authority-bin"})"),
-              std::string::npos);
+    EXPECT_NE(
+        text.find(R"(realdid_hsm_operations_total{op="ping",result="ok",token="authority-bin"})"),
+        std::string::npos);
     EXPECT_NE(text.find("realdid_ready 1"), std::string::npos);
     EXPECT_NE(text.find(R"(realdid_build_info{version=")"), std::string::npos);
   }
@@ -174,8 +175,8 @@ TEST(AuthorityBinaryTest, BadConfigExitsOneNamingTheKey) {
   realdid::testing::TestPki pki;
   WriteFile(pki.dir() / "bad.ini", "[server]\nport = 99999\n", 0644);
   std::string out;
-  int rc = realdid::testing::RunCommand(
-      {binary, "--config", (pki.dir() / "bad.ini").string()}, &out);
+  int rc =
+      realdid::testing::RunCommand({binary, "--config", (pki.dir() / "bad.ini").string()}, &out);
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("[server] port: must be between 0 and 65535"), std::string::npos) << out;
   EXPECT_EQ(realdid::testing::RunCommand({binary}, &out), 2);

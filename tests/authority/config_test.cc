@@ -1,4 +1,6 @@
 // Unit tests: INI parsing, environment overrides, validation errors, secret files.
+#include "authority/config.h"
+
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -7,7 +9,6 @@
 #include <fstream>
 #include <map>
 
-#include "authority/config.h"
 #include "core/error.h"
 
 namespace realdid::authority {
@@ -101,14 +102,14 @@ TEST(AuthorityConfigTest, ParsesEveryKeyIntoTypedValues) {
 }
 
 TEST(AuthorityConfigTest, EnvironmentOverridesTakePrecedence) {
-  AuthorityConfig c = ParseConfig(
-      kValid, "test.ini",
-      Env({{"REALDID_SERVER_PORT", "9443"},
-           {"REALDID_METRICS_LISTEN_ADDRESS", "10.0.0.5"},
-           {"REALDID_LOG_LEVEL", "warn"},
-           {"REALDID_SERVER_TLS_CA_FILE", "/x/ca.pem"},  // not in the file at all
-           {"REALDID_server_port", "1"}}),                // wrong case: ignored
-      false);
+  AuthorityConfig c =
+      ParseConfig(kValid, "test.ini",
+                  Env({{"REALDID_SERVER_PORT", "9443"},
+                       {"REALDID_METRICS_LISTEN_ADDRESS", "10.0.0.5"},
+                       {"REALDID_LOG_LEVEL", "warn"},
+                       {"REALDID_SERVER_TLS_CA_FILE", "/x/ca.pem"},  // not in the file at all
+                       {"REALDID_server_port", "1"}}),               // wrong case: ignored
+                  false);
   EXPECT_EQ(c.server.port, 9443);
   EXPECT_EQ(c.metrics.listen_address, "10.0.0.5");
   EXPECT_EQ(c.log.level, LogLevel::kWarn);
@@ -246,7 +247,8 @@ TEST(AuthoritySecretFileTest, DatabaseDsnQuotesThePassword) {
   DbConfig db;
   db.dsn = "host=h dbname=d user=u";
   db.password_file = dir.Write("pw", "it's a\\b\n");
-  EXPECT_EQ(BuildDatabaseDsn(db).reveal_string(), R"(host=h dbname=d user=u password='it\'s a\\b')");
+  EXPECT_EQ(BuildDatabaseDsn(db).reveal_string(),
+            R"(host=h dbname=d user=u password='it\'s a\\b')");
   db.password_file.clear();
   EXPECT_EQ(BuildDatabaseDsn(db).reveal_string(), "host=h dbname=d user=u");
   DbConfig from_file;
@@ -280,14 +282,14 @@ TEST(AuthorityKeyManifestTest, ParsesCeremonyManifest) {
 TEST(AuthorityKeyManifestTest, RejectsMalformedManifests) {
   EXPECT_THROW(ParseKeyManifest(R"({"version":2,"keys":[]})"), Error);
   EXPECT_THROW(ParseKeyManifest(R"({"keys":[]})"), Error);
-  EXPECT_THROW(ParseKeyManifest(
-                   R"({"version":1,"keys":[{"role":"r","token":"t","label":"l","kid":"k",)"
-                   R"("cka_id":"zz","alg":"a"}]})"),
-               Error);
-  EXPECT_THROW(ParseKeyManifest(
-                   R"({"version":1,"keys":[{"role":"r","token":"t","label":"","kid":"k",)"
-                   R"("cka_id":"00","alg":"a"}]})"),
-               Error);
+  EXPECT_THROW(
+      ParseKeyManifest(R"({"version":1,"keys":[{"role":"r","token":"t","label":"l","kid":"k",)"
+                       R"("cka_id":"zz","alg":"a"}]})"),
+      Error);
+  EXPECT_THROW(
+      ParseKeyManifest(R"({"version":1,"keys":[{"role":"r","token":"t","label":"","kid":"k",)"
+                       R"("cka_id":"00","alg":"a"}]})"),
+      Error);
   EXPECT_THROW(ParseKeyManifest("not json"), Error);
   EXPECT_EQ(ParseKeyManifest(R"({"version":1,"keys":[]})").size(), 0u);
   try {

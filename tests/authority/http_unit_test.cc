@@ -113,10 +113,9 @@ TEST(AuthorityProblemTest, HttpLayerProblemsAndExtensions) {
   HttpResponse r = ProblemResponse(p, "r1");
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.content_type, "application/problem+json");
-  EXPECT_EQ(r.body,
-            R"({"type":"urn:realdid:problem:unavailable","title":"Service unavailable",)"
-            R"("status":503,"detail":"readiness checks failed: database",)"
-            R"("failed_checks":["database"],"request_id":"r1"})");
+  EXPECT_EQ(r.body, R"({"type":"urn:realdid:problem:unavailable","title":"Service unavailable",)"
+                    R"("status":503,"detail":"readiness checks failed: database",)"
+                    R"("failed_checks":["database"],"request_id":"r1"})");
 }
 
 HttpResponse Ok(const HttpRequest&) { return HttpResponse::Json(200, "{}"); }
@@ -186,9 +185,10 @@ TEST(AuthorityLogTest, FormatsOneCanonicalJsonObject) {
                                     {"duration_ms", std::int64_t{3}},
                                     {"ok", true},
                                     {"msg", "overwrite attempt"}});
-  EXPECT_EQ(line,
-            R"({"ts":"2026-01-02T03:04:05.678Z","level":"info","msg":"request","request_id":"ab12",)"
-            R"("route":"/healthz","status":200,"duration_ms":3,"ok":true})");
+  EXPECT_EQ(
+      line,
+      R"({"ts":"2026-01-02T03:04:05.678Z","level":"info","msg":"request","request_id":"ab12",)"
+      R"("route":"/healthz","status":200,"duration_ms":3,"ok":true})");
   // Values are escaped, so a value cannot inject fields or lines.
   std::string evil = FormatLogLine("t", LogLevel::kWarn, "m", {{"v", "x\",\"level\":\"debug\n"}});
   EXPECT_EQ(evil, R"({"ts":"t","level":"warn","msg":"m","v":"x\",\"level\":\"debug\n"})");
@@ -212,8 +212,10 @@ TEST(AuthorityLogTest, LevelFilteringAndOneLinePerCall) {
 
 TEST(AuthorityReadinessTest, AllPass) {
   ReadinessChecks checks;
-  checks.Add("hsm", [] {}, std::chrono::seconds(5));
-  checks.Add("database", [] {}, std::chrono::seconds(5));
+  checks.Add(
+      "hsm", [] {}, std::chrono::seconds(5));
+  checks.Add(
+      "database", [] {}, std::chrono::seconds(5));
   auto r = checks.Run();
   EXPECT_TRUE(r.ready);
   EXPECT_TRUE(r.failed.empty());
@@ -223,10 +225,13 @@ TEST(AuthorityReadinessTest, AllPass) {
 TEST(AuthorityReadinessTest, ThrowingCheckFailsByName) {
   LogCapture capture;
   ReadinessChecks checks;
-  checks.Add("hsm", [] {}, std::chrono::seconds(5));
-  checks.Add("database", [] { Fail(ErrorKind::kUnavailable, "connection refused"); },
-             std::chrono::seconds(5));
-  checks.Add("other", [] { throw std::runtime_error("boom"); }, std::chrono::seconds(5));
+  checks.Add(
+      "hsm", [] {}, std::chrono::seconds(5));
+  checks.Add(
+      "database", [] { Fail(ErrorKind::kUnavailable, "connection refused"); },
+      std::chrono::seconds(5));
+  checks.Add(
+      "other", [] { throw std::runtime_error("boom"); }, std::chrono::seconds(5));
   auto r = checks.Run();
   EXPECT_FALSE(r.ready);
   EXPECT_EQ(r.failed, (std::vector<std::string>{"database", "other"}));
@@ -238,12 +243,13 @@ TEST(AuthorityReadinessTest, HungCheckTimesOutAndIsNotRestarted) {
   std::shared_future<void> released = release.get_future().share();
   std::atomic<int> runs{0};
   ReadinessChecks checks;
-  checks.Add("hsm",
-             [&] {
-               ++runs;
-               released.wait();
-             },
-             std::chrono::milliseconds(50));
+  checks.Add(
+      "hsm",
+      [&] {
+        ++runs;
+        released.wait();
+      },
+      std::chrono::milliseconds(50));
   auto r1 = checks.Run();  // the probe blocks until released: must time out
   EXPECT_FALSE(r1.ready);
   EXPECT_EQ(r1.failed, (std::vector<std::string>{"hsm"}));

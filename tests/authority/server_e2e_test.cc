@@ -1,16 +1,15 @@
-// End-to-end tests of the HTTP layer over real TLS: the server runs in-process on a free port with a
-// throwaway certificate; clients verify it against the test CA. /metrics is scraped over plain
+// End-to-end tests of the HTTP layer over real TLS: the server runs in-process on a free port with
+// a throwaway certificate; clients verify it against the test CA. /metrics is scraped over plain
 // HTTP on loopback.
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/NetException.h>
+#include <Poco/Net/SSLException.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/NetException.h>
-#include <Poco/Net/SSLException.h>
 
 #include <atomic>
 #include <csignal>
@@ -39,17 +38,19 @@ class AuthorityServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     Logger::Global().SetLevel(LogLevel::kWarn);
-    checks_.Add("hsm", [] {}, std::chrono::seconds(5));
-    checks_.Add("database",
-                [this] {
-                  if (!db_up_) Fail(ErrorKind::kUnavailable, "database down (test)");
-                },
-                std::chrono::seconds(5));
+    checks_.Add(
+        "hsm", [] {}, std::chrono::seconds(5));
+    checks_.Add(
+        "database",
+        [this] {
+          if (!db_up_) Fail(ErrorKind::kUnavailable, "database down (test)");
+        },
+        std::chrono::seconds(5));
     auto router = std::make_shared<Router>();
     AddHealthRoutes(*router, checks_, &metrics_);
-    router->Add("POST", "/test/echo",
-                [](const HttpRequest& r) { return HttpResponse::Json(200, r.body); },
-                RouteOptions{.consumes = "application/json"});
+    router->Add(
+        "POST", "/test/echo", [](const HttpRequest& r) { return HttpResponse::Json(200, r.body); },
+        RouteOptions{.consumes = "application/json"});
     router->Add("GET", "/test/internal", [](const HttpRequest&) -> HttpResponse {
       Fail(ErrorKind::kInternal, "secret-internal-detail-91c");
     });
@@ -240,8 +241,10 @@ TEST_F(AuthorityServerTest, ReadyzReportsFailedChecksByName) {
 }
 
 TEST_F(AuthorityServerTest, MetricsCountRequestsByRoutePattern) {
-  const std::string healthz = R"(realdid_http_requests_total{method="GET",route="/healthz",status="200"})";
-  const std::string unmatched = R"(realdid_http_requests_total{method="GET",route="unmatched",status="404"})";
+  const std::string healthz =
+      R"(realdid_http_requests_total{method="GET",route="/healthz",status="200"})";
+  const std::string unmatched =
+      R"(realdid_http_requests_total{method="GET",route="unmatched",status="404"})";
   std::string before = Scrape();
   EXPECT_EQ(SeriesValue(before, healthz), -1);  // no request yet
   EXPECT_EQ(SeriesValue(before, R"(realdid_build_info{version="test-version"})"), 1.0);
@@ -255,8 +258,8 @@ TEST_F(AuthorityServerTest, MetricsCountRequestsByRoutePattern) {
   EXPECT_EQ(SeriesValue(after, R"(realdid_http_request_duration_seconds_count{route="/healthz"})"),
             2.0);
   for (const char* family :
-       {"realdid_hsm_recoveries_total", "realdid_db_queries_total", "realdid_db_query_duration_seconds",
-        "realdid_ready", "realdid_build_info"}) {
+       {"realdid_hsm_recoveries_total", "realdid_db_queries_total",
+        "realdid_db_query_duration_seconds", "realdid_ready", "realdid_build_info"}) {
     EXPECT_NE(after.find(std::string("# TYPE ") + family), std::string::npos) << family;
   }
 }
@@ -301,9 +304,9 @@ TEST_F(AuthorityServerTest, OnlyTls12And13WithAeadCiphers) {
   EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_2_VERSION, TLS1_2_VERSION,
                              "ECDHE-ECDSA-AES128-SHA256"),
             0);
-  EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_2_VERSION, TLS1_2_VERSION,
-                             "AES128-GCM-SHA256"),
-            0);
+  EXPECT_EQ(
+      HandshakeVersion(port, pki_.ca_file(), TLS1_2_VERSION, TLS1_2_VERSION, "AES128-GCM-SHA256"),
+      0);
   EXPECT_EQ(HandshakeVersion(port, pki_.ca_file(), TLS1_2_VERSION, TLS1_2_VERSION,
                              "ECDHE-ECDSA-AES128-GCM-SHA256"),
             TLS1_2_VERSION);
@@ -344,6 +347,100 @@ TEST_F(AuthorityServerTest, SigtermDrainsInFlightRequestBeforeStopping) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, R"({"slow":"done"})");
   EXPECT_FALSE(CanConnect(port));  // no longer accepting
+}
+
+TEST_F(AuthorityServerTest, KeptAliveConnectionGets503WhileDraining) {
+  Poco::Net::HTTPSClientSession kept("127.0.0.1", server_->port(),
+                                     realdid::testing::ClientContext(pki_.ca_file()));
+  kept.setKeepAlive(true);
+  auto get = [&](const std::string& path) {
+    Poco::Net::HTTPRequest req("GET", path, Poco::Net::HTTPMessage::HTTP_1_1);
+    req.setKeepAlive(true);
+    kept.sendRequest(req);
+    return realdid::testing::ReadResponse(kept);
+  };
+  EXPECT_EQ(get("/healthz").status, 200);
+  auto client = std::async(std::launch::async, [&] { return Request("GET", "/test/slow"); });
+  entered_.get_future().wait();
+  auto stopper = std::async(std::launch::async, [&] { return server_->Stop(); });
+  while (!server_->draining()) std::this_thread::yield();
+  ClientResponse r = get("/healthz");  // same connection, arriving during the drain
+  ExpectProblem(r, 503, "urn:realdid:problem:unavailable");
+  EXPECT_EQ(r.headers["Connection"], "Close");
+  release_.set_value();
+  released_ = true;
+  EXPECT_TRUE(stopper.get());
+  EXPECT_EQ(client.get().status, 200);
+}
+
+// Sends raw bytes over TLS (trusting the test CA) and returns everything the server answers.
+std::string RawTlsExchange(std::uint16_t port, const std::string& ca_file,
+                           const std::string& data) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string answer;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) == 1) {
+      SSL_write(ssl, data.data(), static_cast<int>(data.size()));
+      char buf[4096];
+      int n = 0;
+      while ((n = SSL_read(ssl, buf, sizeof buf)) > 0)
+        answer.append(buf, static_cast<std::size_t>(n));
+    }
+    SSL_free(ssl);
+  }
+  ERR_clear_error();
+  ::close(fd);
+  SSL_CTX_free(ctx);
+  return answer;
+}
+
+TEST_F(AuthorityServerTest, PostWithoutLengthIs411AndConnectionCloses) {
+  // No Content-Length, no chunking: the server must not wait for EOF; it answers 411 and closes
+  // (SSL_read returning 0 ends RawTlsExchange).
+  std::string answer = RawTlsExchange(
+      server_->port(), pki_.ca_file(),
+      "POST /test/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 411 Length Required\r\n", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Content-Type: application/problem+json"), std::string::npos);
+  EXPECT_NE(answer.find("Connection: Close\r\n"), std::string::npos) << answer;
+  EXPECT_NE(answer.find(R"("type":"urn:realdid:problem:length-required")"), std::string::npos);
+}
+
+TEST_F(AuthorityServerTest, MalformedContentLengthIsRefused) {
+  auto send = [&](const char* length) {
+    return RawTlsExchange(
+        server_->port(), pki_.ca_file(),
+        std::string("POST /test/echo HTTP/1.1\r\nHost: localhost\r\nContent-Type: "
+                    "application/json\r\nContent-Length: ") +
+            length + "\r\n\r\n{}");
+  };
+  std::string negative = send("-5");
+  EXPECT_EQ(negative.rfind("HTTP/1.1 400 Bad Request\r\n", 0), 0u) << negative;
+  EXPECT_NE(negative.find(R"("detail":"malformed Content-Length")"), std::string::npos);
+  EXPECT_NE(negative.find("Connection: Close\r\n"), std::string::npos);
+  // Not a number: Poco refuses the request head before any handler runs and closes the connection.
+  EXPECT_EQ(send("abc"), "");
+}
+
+TEST_F(AuthorityServerTest, UnreadBodyIsNeverParsedAsTheNextRequest) {
+  // A 404 for a request with a body the server did not read: the connection closes, so the
+  // smuggled second request in the body is never answered.
+  std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  std::string answer = RawTlsExchange(server_->port(), pki_.ca_file(),
+                                      "POST /nope HTTP/1.1\r\nHost: localhost\r\nContent-Length: " +
+                                          std::to_string(smuggled.size()) + "\r\n\r\n" + smuggled);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << answer;
+  EXPECT_EQ(answer.find("HTTP/1.1 200"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("Connection: Close\r\n"), std::string::npos) << answer;
 }
 
 class AuthorityShortDrainTest : public AuthorityServerTest {

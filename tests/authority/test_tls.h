@@ -50,8 +50,8 @@ inline void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-inline X509Ptr MakeCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key,
-                        bool ca, long serial) {
+inline X509Ptr MakeCert(EVP_PKEY* key, const char* cn, X509* issuer, EVP_PKEY* issuer_key, bool ca,
+                        long serial) {
   X509Ptr cert(X509_new());
   Check(cert != nullptr, "X509_new");
   X509_set_version(cert.get(), 2);

@@ -237,7 +237,10 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
     request.route = route.pattern;
     request.params = std::move(match.params);
     cacheable = route.options.cacheable;
-    if (opt.tls.require_client_cert) FillPeerCertificate(req, request);
+    if (opt.tls.require_client_cert || opt.tls.request_client_cert) {
+      FillPeerCertificate(req, request);
+    }
+    request.peer_address = req.clientAddress().host().toString();
 
     bool has_length = body.length >= 0;
     bool chunked = body.chunked;

@@ -72,6 +72,25 @@ Metrics::Metrics(std::string_view version) : registry_(std::make_shared<promethe
   // Pre-create the result series so dashboards see zeros rather than absent series.
   db_queries_->Add({{"result", "ok"}});
   db_queries_->Add({{"result", "error"}});
+  ctid_requests_ = &prometheus::BuildCounter()
+                        .Name("realdid_ctid_requests_total")
+                        .Help("CTID verification attempts, by result (breaker_open: refused locally)")
+                        .Register(*registry_);
+  for (const char* r : {"match", "mismatch", "invalid_token", "connect_error", "send_error",
+                        "receive_error", "server_error", "client_error", "bad_response",
+                        "breaker_open"}) {
+    ctid_requests_->Add({{"result", r}});
+  }
+  ctid_duration_ = &prometheus::BuildHistogram()
+                        .Name("realdid_ctid_request_duration_seconds")
+                        .Help("CTID verification attempt time")
+                        .Register(*registry_)
+                        .Add({}, HttpBuckets());
+  ctid_breaker_open_ = &prometheus::BuildGauge()
+                            .Name("realdid_ctid_breaker_open")
+                            .Help("1 while the CTID circuit breaker is open or half-open, else 0")
+                            .Register(*registry_)
+                            .Add({});
 }
 
 Metrics::~Metrics() = default;
@@ -104,6 +123,13 @@ void Metrics::ObserveDbQuery(bool ok, double seconds) {
 }
 
 void Metrics::SetReady(bool ready) { ready_->Set(ready ? 1.0 : 0.0); }
+
+void Metrics::ObserveCtidRequest(std::string_view result, double seconds) {
+  ctid_requests_->Add({{"result", std::string(result)}}).Increment();
+  if (seconds >= 0.0) ctid_duration_->Observe(seconds);
+}
+
+void Metrics::SetCtidBreakerOpen(bool open) { ctid_breaker_open_->Set(open ? 1.0 : 0.0); }
 
 std::string Metrics::TextExposition() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());

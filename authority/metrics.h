@@ -6,6 +6,8 @@
 //   realdid_hsm_recoveries_total                       realdid_db_queries_total{result}
 //   realdid_db_query_duration_seconds                  realdid_ready
 //   realdid_build_info{version}
+//   realdid_ctid_requests_total{result}            realdid_ctid_request_duration_seconds
+//   realdid_ctid_breaker_open (1 while the CTID breaker is open or half-open)
 // Label values must come from bounded sets (route = the route pattern, never a raw path; method =
 // an HTTP method the router knows or "OTHER"); callers are responsible for that.
 // MetricsExposer serves the registry as plain HTTP at /metrics on an internal address (default
@@ -45,6 +47,9 @@ class Metrics {
   void IncHsmRecoveries();
   void ObserveDbQuery(bool ok, double seconds);
   void SetReady(bool ready);
+  // result: a label of ctid/observer.h (fixed set). seconds < 0: count only (no duration).
+  void ObserveCtidRequest(std::string_view result, double seconds);
+  void SetCtidBreakerOpen(bool open);
 
   // The Prometheus text exposition of the registry (what /metrics returns).
   std::string TextExposition() const;
@@ -59,6 +64,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* db_queries_;
   prometheus::Histogram* db_duration_;
   prometheus::Gauge* ready_;
+  prometheus::Family<prometheus::Counter>* ctid_requests_;
+  prometheus::Histogram* ctid_duration_;
+  prometheus::Gauge* ctid_breaker_open_;
 };
 
 class MetricsExposer {

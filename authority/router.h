@@ -32,6 +32,8 @@ struct HttpRequest {
   // Verified client certificate (mTLS listeners only; empty otherwise): DER and subject DN.
   std::vector<std::uint8_t> peer_certificate_der;
   std::string peer_subject;
+  // IP address of the TCP peer (no port), e.g. "127.0.0.1".
+  std::string peer_address;
 
   // Case-insensitive header lookup; first occurrence.
   std::optional<std::string> Header(std::string_view name) const;

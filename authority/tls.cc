@@ -21,15 +21,17 @@ Poco::Net::Context::Ptr MakeServerTlsContext(const TlsOptions& options) {
   if (options.cert_file.empty() || options.key_file.empty()) {
     InvalidInput("tls: certificate and key files are required");
   }
-  if (options.require_client_cert && options.ca_file.empty()) {
+  const bool verify_clients = options.require_client_cert || options.request_client_cert;
+  if (verify_clients && options.ca_file.empty()) {
     InvalidInput("tls: a CA file is required to verify client certificates");
   }
   Poco::Net::Context::Params params;
   params.certificateFile = options.cert_file;
   params.privateKeyFile = options.key_file;
-  params.caLocation = options.require_client_cert ? options.ca_file : std::string();
-  params.verificationMode = options.require_client_cert ? Poco::Net::Context::VERIFY_STRICT
-                                                        : Poco::Net::Context::VERIFY_NONE;
+  params.caLocation = verify_clients ? options.ca_file : std::string();
+  params.verificationMode = options.require_client_cert    ? Poco::Net::Context::VERIFY_STRICT
+                            : options.request_client_cert ? Poco::Net::Context::VERIFY_RELAXED
+                                                          : Poco::Net::Context::VERIFY_NONE;
   params.verificationDepth = 4;
   params.loadDefaultCAs = false;
   params.cipherList = kTls12CipherList;

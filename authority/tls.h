@@ -22,6 +22,10 @@ struct TlsOptions {
   std::string key_file;   // PEM private key
   std::string ca_file;  // PEM CA bundle for client certificates (required with require_client_cert)
   bool require_client_cert = false;
+  // Ask for a client certificate and verify it against ca_file when one is sent, but accept
+  // connections without one (handlers check HttpRequest::peer_certificate_der). Ignored when
+  // require_client_cert is set. Used by tools/ctid-sim, whose resident-facing routes need none.
+  bool request_client_cert = false;
 };
 
 inline constexpr const char* kTls12CipherList =

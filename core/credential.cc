@@ -227,7 +227,7 @@ CandidateOpening Parsed::Opening() const {
 }
 
 Parsed ParseStrict(std::string_view text, Form form) {
-  if (text.size() > 64 * 1024) Bad("too large");
+  if (text.size() > std::size_t{65536}) Bad("too large");
   sdjwt::Parts parts = sdjwt::Split(text);
   Parsed p;
   p.issuer_jwt = parts.issuer_jwt;

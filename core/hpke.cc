@@ -242,7 +242,7 @@ Bytes SealWithContext(const Context& ctx, ByteView aad, ByteView pt) {
     written = len;
   }
   if (EVP_EncryptFinal_ex(c.get(), out.data() + written, &len) != 1 ||
-      static_cast<std::size_t>(written + len) != pt.size() ||
+      static_cast<std::size_t>(written) + static_cast<std::size_t>(len) != pt.size() ||
       EVP_CIPHER_CTX_ctrl(c.get(), EVP_CTRL_GCM_GET_TAG, static_cast<int>(kNt),
                           out.data() + pt.size()) != 1) {
     ossl::Internal("AES-GCM finish failed");

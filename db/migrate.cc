@@ -230,7 +230,7 @@ std::vector<int> Migrator::Apply() {
   lease.Exec("migrate init", kCreateTable);
   const std::vector<AppliedRow> applied =
       ReadApplied(lease.Exec("migrate read", kSelectApplied));
-  if (auto problem = Compare(files, applied, nullptr)) throw *problem;
+  if (auto problem = Compare(files, applied, nullptr)) throw MigrationError(std::move(*problem));
 
   std::vector<int> done;
   for (const auto& f : files) {

@@ -1,0 +1,240 @@
+// realdid: the resident's command-line wallet and a relying party's offline verifier.
+//
+//   realdid wallet issue --authority URL --ca FILE --ctid URL --ctid-ca FILE --resident INDEX
+//                        --out wallet.json
+//   realdid wallet present --wallet wallet.json --disclose age_over_18,province --aud AUD
+//                          --nonce NONCE [--now UNIX]
+//   realdid keys fetch --authority URL --ca FILE --out jwks.json
+//   realdid verify --jwks jwks.json --aud AUD --nonce NONCE [--presentation FILE|-] [--now UNIX]
+//
+// Exit codes: 0 success, 1 refused or failed (reason on stderr), 2 usage error.
+// Progress goes to stderr; results (presentation, verified claims) to stdout.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "wallet/client.h"
+#include "wallet/key_set.h"
+#include "wallet/wallet_file.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage:\n"
+    "  realdid wallet issue --authority URL --ca FILE --ctid URL --ctid-ca FILE --resident INDEX\n"
+    "                       --out WALLET.json\n"
+    "  realdid wallet present --wallet WALLET.json --disclose NAME[,NAME...] --aud AUD --nonce NONCE\n"
+    "                         [--now UNIX]\n"
+    "  realdid keys fetch --authority URL --ca FILE --out JWKS.json\n"
+    "  realdid verify --jwks JWKS.json --aud AUD --nonce NONCE [--presentation FILE|-] [--now UNIX]\n"
+    "claims: age_over_18, age_over_60, province, nationality, real_name_verified\n";
+
+int Usage(const std::string& message) {
+  std::cerr << "realdid: " << message << "\n" << kUsage;
+  return 2;
+}
+
+// --flag value pairs; every flag must be in `allowed`.
+bool ParseFlags(int argc, char** argv, int first, const std::vector<std::string>& allowed,
+                std::map<std::string, std::string>& out, std::string& error) {
+  for (int i = first; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
+      error = "unknown argument: " + flag;
+      return false;
+    }
+    if (i + 1 >= argc) {
+      error = flag + " needs a value";
+      return false;
+    }
+    if (out.count(flag) != 0) {
+      error = flag + " given twice";
+      return false;
+    }
+    out[flag] = argv[++i];
+  }
+  return true;
+}
+
+bool Require(const std::map<std::string, std::string>& f, const std::vector<std::string>& names,
+             std::string& error) {
+  for (const auto& n : names) {
+    if (f.count(n) == 0) {
+      error = "missing " + n;
+      return false;
+    }
+  }
+  return true;
+}
+
+std::int64_t ParseInt(const std::string& s, const std::string& what) {
+  std::size_t pos = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(s, &pos);
+  } catch (const std::exception&) {
+    pos = 0;
+  }
+  if (pos != s.size() || s.empty()) realdid::InvalidInput(what + " must be an integer");
+  return v;
+}
+
+std::string ReadAll(const std::string& path) {
+  if (path == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) realdid::InvalidInput("cannot read " + path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+void WritePublicFile(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) realdid::InvalidInput("cannot write " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) realdid::InvalidInput("cannot write " + path);
+}
+
+realdid::wallet::HttpsOptions CaOnly(const std::string& ca) {
+  realdid::wallet::HttpsOptions o;
+  o.ca_file = ca;
+  return o;
+}
+
+int WalletIssue(const std::map<std::string, std::string>& f) {
+  using namespace realdid::wallet;
+  std::uint64_t index = static_cast<std::uint64_t>(ParseInt(f.at("--resident"), "--resident"));
+  auto progress = [](std::string_view line) { std::cerr << "realdid: " << line << "\n"; };
+  CtidAppClient ctid(f.at("--ctid"), CaOnly(f.at("--ctid-ca")));
+  AuthorityClient authority(f.at("--authority"), CaOnly(f.at("--ca")));
+  progress("fetching resident " + std::to_string(index) + " from the CTID simulator");
+  Resident who = ctid.GetResident(index);
+  IssuedCredential cred = Issue(authority, ctid, who, IssueOptions{nullptr, progress, nullptr});
+  SaveWallet(f.at("--out"), authority.base_url(), cred);
+  progress("credential verified and stored in " + f.at("--out") + " (mode 0600)");
+  return 0;
+}
+
+std::vector<std::string> SplitComma(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  return out;
+}
+
+int WalletPresent(const std::map<std::string, std::string>& f) {
+  using namespace realdid::wallet;
+  WalletFile w = LoadWallet(f.at("--wallet"));
+  std::int64_t now = f.count("--now") != 0 ? ParseInt(f.at("--now"), "--now") : SystemNow();
+  std::cout << Present(w, SplitComma(f.at("--disclose")), f.at("--aud"), f.at("--nonce"), now)
+            << "\n";
+  return 0;
+}
+
+int KeysFetch(const std::map<std::string, std::string>& f) {
+  using namespace realdid::wallet;
+  AuthorityClient authority(f.at("--authority"), CaOnly(f.at("--ca")));
+  std::string text = authority.FetchKeySetText();
+  KeySet ks = ParseKeySet(text);  // refuse to cache a malformed set
+  WritePublicFile(f.at("--out"), text);
+  std::cerr << "realdid: cached " << ks.keys.size() << " signing key(s) in " << f.at("--out")
+            << "\n";
+  return 0;
+}
+
+int Verify(const std::map<std::string, std::string>& f) {
+  using namespace realdid::wallet;
+  KeySet ks = ParseKeySet(Trim(ReadAll(f.at("--jwks"))));
+  std::string pres = Trim(ReadAll(f.count("--presentation") != 0 ? f.at("--presentation") : "-"));
+  std::int64_t now = f.count("--now") != 0 ? ParseInt(f.at("--now"), "--now") : SystemNow();
+  VerifyResult r = VerifyOffline(ks, pres, f.at("--aud"), f.at("--nonce"), now);
+  std::cout << r.ToJson() << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage("missing command");
+  std::string cmd = argv[1];
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  std::string sub = argc >= 3 ? argv[2] : "";
+  std::map<std::string, std::string> f;
+  std::string error;
+  try {
+    if (cmd == "wallet" && sub == "issue") {
+      if (!ParseFlags(argc, argv, 3,
+                      {"--authority", "--ca", "--ctid", "--ctid-ca", "--resident", "--out"}, f,
+                      error) ||
+          !Require(f, {"--authority", "--ca", "--ctid", "--ctid-ca", "--resident", "--out"}, error)) {
+        return Usage(error);
+      }
+      return WalletIssue(f);
+    }
+    if (cmd == "wallet" && sub == "present") {
+      if (!ParseFlags(argc, argv, 3, {"--wallet", "--disclose", "--aud", "--nonce", "--now"}, f,
+                      error) ||
+          !Require(f, {"--wallet", "--disclose", "--aud", "--nonce"}, error)) {
+        return Usage(error);
+      }
+      return WalletPresent(f);
+    }
+    if (cmd == "keys" && sub == "fetch") {
+      if (!ParseFlags(argc, argv, 3, {"--authority", "--ca", "--out"}, f, error) ||
+          !Require(f, {"--authority", "--ca", "--out"}, error)) {
+        return Usage(error);
+      }
+      return KeysFetch(f);
+    }
+    if (cmd == "verify") {
+      if (!ParseFlags(argc, argv, 2, {"--jwks", "--aud", "--nonce", "--presentation", "--now"}, f,
+                      error) ||
+          !Require(f, {"--jwks", "--aud", "--nonce"}, error)) {
+        return Usage(error);
+      }
+      return Verify(f);
+    }
+    return Usage("unknown command: " + cmd + (sub.empty() ? "" : " " + sub));
+  } catch (const realdid::wallet::ServerRefusal& e) {
+    const auto& p = e.problem();
+    std::cerr << "realdid: refused by the server: " << p.status;
+    if (!p.title.empty()) std::cerr << " " << p.title;
+    if (!p.detail.empty()) std::cerr << ": " << p.detail;
+    if (!p.type.empty()) std::cerr << " [" << p.type << "]";
+    if (p.retry_after) std::cerr << " (retry after " << *p.retry_after << " s)";
+    std::cerr << "\n";
+    return 1;
+  } catch (const realdid::Error& e) {
+    std::cerr << "realdid: " << (cmd == "verify" ? "verification failed: " : "") << e.what()
+              << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "realdid: failed: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "tests/support/error_kind.h"
 #include "tests/support/vectors.h"
 
 namespace realdid::blind_rsa {
@@ -53,15 +54,7 @@ json::Value LoadJson(const std::filesystem::path& p) {
   return json::Parse(testing::ReadFile(p), json::ParseLimits{1 << 22, 32});
 }
 
-ErrorKind KindOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  ADD_FAILURE() << "no realdid::Error thrown";
-  return ErrorKind::kInternal;
-}
+using realdid::testing::KindOf;
 
 class Rfc9474Test : public ::testing::Test {
  protected:

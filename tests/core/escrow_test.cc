@@ -10,19 +10,12 @@
 #include "core/error.h"
 #include "core/hash.h"
 #include "core/jwk.h"
+#include "tests/support/error_kind.h"
 
 namespace realdid::escrow {
 namespace {
 
-ErrorKind KindOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  ADD_FAILURE() << "no realdid::Error thrown";
-  return ErrorKind::kInternal;
-}
+using realdid::testing::KindOf;
 
 class EscrowTest : public ::testing::Test {
  protected:

@@ -10,20 +10,13 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "tests/support/error_kind.h"
 #include "tests/support/vectors.h"
 
 namespace realdid::hpke {
 namespace {
 
-ErrorKind KindOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  ADD_FAILURE() << "no realdid::Error thrown";
-  return ErrorKind::kInternal;
-}
+using realdid::testing::KindOf;
 
 class Rfc9180A31Test : public ::testing::Test {
  protected:

@@ -50,6 +50,17 @@ CONF
   done
 }
 
+issue_cert() {  # issue_cert NAME SUBJECT EKU: a P-256 key and a certificate from the local CA
+  local p="$S/pki" name="$1" subject="$2" eku="$3"
+  [ -s "$p/$name.pem" ] && return 0
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$subject" \
+    -keyout "$p/$name.key" -out "$p/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$p/$name.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" -CAcreateserial -days 397 \
+    -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=%s\nbasicConstraints=CA:FALSE\n' "$eku") \
+    -out "$p/$name.pem" 2>/dev/null
+  rm -f "$p/$name.csr"
+}
+
 init_pki() {
   local p="$S/pki"
   if [ ! -s "$p/ca.pem" ]; then
@@ -58,14 +69,10 @@ init_pki() {
       -subj "/CN=RealDID local CA" -keyout "$p/ca.key" -out "$p/ca.pem" \
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
   fi
-  if [ ! -s "$p/server.pem" ]; then
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
-      -keyout "$p/server.key" -out "$p/server.csr" 2>/dev/null
-    openssl x509 -req -in "$p/server.csr" -CA "$p/ca.pem" -CAkey "$p/ca.key" -CAcreateserial -days 397 \
-      -extfile <(printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n') \
-      -out "$p/server.pem" 2>/dev/null
-    rm -f "$p/server.csr"
-  fi
+  issue_cert server "/CN=localhost" serverAuth
+  issue_cert ctid-server "/CN=localhost" serverAuth
+  # The authority's client certificate for mutual TLS towards CTID.
+  issue_cert authority-ctid-client "/CN=realdid-authority" clientAuth
   chmod 600 "$p"/*.key
 }
 

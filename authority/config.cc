@@ -78,6 +78,33 @@ std::chrono::milliseconds ParseDuration(std::string_view section, std::string_vi
   return ms;
 }
 
+// Accepts "<n>s", "<n>m", "<n>h", "<n>d"; returns seconds in [min, max].
+std::int64_t ParseSeconds(std::string_view section, std::string_view key, std::string_view v,
+                          std::int64_t min, std::int64_t max) {
+  std::size_t digits = 0;
+  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
+  std::string_view unit = v.substr(digits);
+  std::int64_t scale = 0;
+  if (unit == "s") {
+    scale = 1;
+  } else if (unit == "m") {
+    scale = 60;
+  } else if (unit == "h") {
+    scale = 3600;
+  } else if (unit == "d") {
+    scale = 86400;
+  } else {
+    Bad(section, key, "expected a duration such as 600s, 10m, 12h or 30d");
+  }
+  auto n = static_cast<std::int64_t>(ParseUnsigned(section, key, v.substr(0, digits), 0, 100000000ULL));
+  std::int64_t secs = n * scale;
+  if (secs < min || secs > max) {
+    Bad(section, key,
+        "must be between " + std::to_string(min) + "s and " + std::to_string(max) + "s");
+  }
+  return secs;
+}
+
 int ParsePoolSize(std::string_view section, std::string_view key, std::string_view v) {
   return static_cast<int>(ParseUnsigned(section, key, v, 1, 256));
 }
@@ -158,6 +185,75 @@ const std::vector<KeySpec>& Keys() {
        [](AuthorityConfig& c, std::string_view v) {
          c.db.pool_size = ParsePoolSize("db", "pool_size", v);
        }},
+      {"issuance", "iss", [](AuthorityConfig& c, std::string_view v) { c.issuance.iss = v; }},
+      {"issuance", "k",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.issuance.k = static_cast<int>(ParseUnsigned("issuance", "k", v, 2, 1024));
+       }},
+      {"issuance", "min_k",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.issuance.min_k = static_cast<int>(ParseUnsigned("issuance", "min_k", v, 2, 1024));
+       }},
+      {"issuance", "credential_lifetime",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.issuance.credential_lifetime =
+             ParseSeconds("issuance", "credential_lifetime", v, 86400, 3650LL * 86400);
+         if (c.issuance.credential_lifetime % 86400 != 0) {
+           Bad("issuance", "credential_lifetime", "must be a whole number of days");
+         }
+       }},
+      {"issuance", "session_ttl",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.issuance.session_ttl = ParseSeconds("issuance", "session_ttl", v, 10, 86400);
+       }},
+      {"issuance", "nonce_ttl",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.issuance.nonce_ttl = ParseSeconds("issuance", "nonce_ttl", v, 10, 86400);
+       }},
+      {"issuance", "lockout",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.issuance.lockout = ParseSeconds("issuance", "lockout", v, 60, 3650LL * 86400);
+       }},
+      {"ctid", "base_url", [](AuthorityConfig& c, std::string_view v) { c.ctid.base_url = v; }},
+      {"ctid", "client_cert_file",
+       [](AuthorityConfig& c, std::string_view v) { c.ctid.client_cert_file = v; }},
+      {"ctid", "client_key_file",
+       [](AuthorityConfig& c, std::string_view v) { c.ctid.client_key_file = v; }},
+      {"ctid", "ca_file", [](AuthorityConfig& c, std::string_view v) { c.ctid.ca_file = v; }},
+      {"ctid", "connect_timeout",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.ctid.connect_timeout =
+             ParseDuration("ctid", "connect_timeout", v, milliseconds(10), milliseconds(60000));
+       }},
+      {"ctid", "read_timeout",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.ctid.read_timeout =
+             ParseDuration("ctid", "read_timeout", v, milliseconds(10), milliseconds(120000));
+       }},
+      {"ctid", "max_attempts",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.ctid.max_attempts = static_cast<int>(ParseUnsigned("ctid", "max_attempts", v, 1, 10));
+       }},
+      {"ctid", "initial_backoff",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.ctid.initial_backoff =
+             ParseDuration("ctid", "initial_backoff", v, milliseconds(0), milliseconds(60000));
+       }},
+      {"ctid", "max_backoff",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.ctid.max_backoff =
+             ParseDuration("ctid", "max_backoff", v, milliseconds(0), milliseconds(60000));
+       }},
+      {"ctid", "breaker_failure_threshold",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.ctid.breaker_failure_threshold =
+             static_cast<int>(ParseUnsigned("ctid", "breaker_failure_threshold", v, 1, 1000));
+       }},
+      {"ctid", "breaker_open_duration",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.ctid.breaker_open_duration = ParseDuration("ctid", "breaker_open_duration", v,
+                                                      milliseconds(100), milliseconds(600000));
+       }},
       {"log", "level",
        [](AuthorityConfig& c, std::string_view v) {
          try {
@@ -221,7 +317,24 @@ void Validate(const AuthorityConfig& c, bool check_files) {
       c.server.listen_address == c.metrics.listen_address) {
     Bad("metrics", "port", "must differ from [server] port");
   }
+  if (c.issuance.k < c.issuance.min_k) Bad("issuance", "k", "must be at least min_k");
+  if (!c.ctid.base_url.empty()) {
+    if (c.ctid.base_url.rfind("https://", 0) != 0) Bad("ctid", "base_url", "must be an https:// URL");
+    if (c.ctid.client_cert_file.empty()) Bad("ctid", "client_cert_file", "required");
+    if (c.ctid.client_key_file.empty()) Bad("ctid", "client_key_file", "required");
+    if (c.ctid.ca_file.empty()) Bad("ctid", "ca_file", "required");
+    if (c.issuance.iss.empty()) Bad("issuance", "iss", "required when [ctid] base_url is set");
+  }
+  if (!c.issuance.iss.empty() &&
+      (c.issuance.iss.rfind("https://", 0) != 0 || c.issuance.iss.back() == '/')) {
+    Bad("issuance", "iss", "must be an https:// base URL without a trailing '/'");
+  }
   if (check_files) {
+    if (!c.ctid.base_url.empty()) {
+      CheckReadableFile("ctid", "client_cert_file", c.ctid.client_cert_file);
+      CheckReadableFile("ctid", "client_key_file", c.ctid.client_key_file);
+      CheckReadableFile("ctid", "ca_file", c.ctid.ca_file);
+    }
     CheckReadableFile("server", "tls_cert_file", c.server.tls_cert_file);
     CheckReadableFile("server", "tls_key_file", c.server.tls_key_file);
     if (!c.server.tls_ca_file.empty()) {

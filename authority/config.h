@@ -59,6 +59,33 @@ struct DbConfig {
   int pool_size = 4;
 };
 
+// [issuance]: fair blind issuance (docs/protocol.md section 5). Durations in the file: <n>s, <n>m,
+// <n>h or <n>d. Issuance is served only when [ctid] base_url is set; then iss is required.
+struct IssuanceConfig {
+  std::string iss;                        // public base URL, e.g. https://realdid.example
+  int k = 32;                             // cut-and-choose width (min_k..1024)
+  int min_k = 16;                         // published minimum (>= 2)
+  std::int64_t credential_lifetime = 30 * 86400;  // seconds, whole days
+  std::int64_t session_ttl = 600;
+  std::int64_t nonce_ttl = 300;
+  std::int64_t lockout = 30 * 86400;
+};
+
+// [ctid]: the CTID adapter (ctid/http_gateway.h), HTTPS with mutual TLS.
+struct CtidConfig {
+  std::string base_url;  // empty = issuance disabled
+  std::string client_cert_file;
+  std::string client_key_file;
+  std::string ca_file;
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds read_timeout{5000};
+  int max_attempts = 3;
+  std::chrono::milliseconds initial_backoff{100};
+  std::chrono::milliseconds max_backoff{2000};
+  int breaker_failure_threshold = 5;
+  std::chrono::milliseconds breaker_open_duration{10000};
+};
+
 struct LogConfig {
   LogLevel level = LogLevel::kInfo;
 };
@@ -69,6 +96,8 @@ struct AuthorityConfig {
   HsmConfig hsm;
   DbConfig db;
   LogConfig log;
+  IssuanceConfig issuance;
+  CtidConfig ctid;
 };
 
 // Returns the value of an environment variable or nullopt. Injected so tests need not touch

@@ -20,6 +20,12 @@ std::vector<ManifestKey> ParseKeyManifest(std::string_view text) {
     key.kid = k.at("kid").as_string();
     key.cka_id = FromHex(k.at("cka_id").as_string());
     key.alg = k.at("alg").as_string();
+    if (const json::Value* jwk = k.find("jwk")) key.jwk = *jwk;
+    if (const json::Value* nbf = k.find("nbf")) key.nbf = nbf->as_int();
+    if (const json::Value* exp = k.find("exp")) key.exp = exp->as_int();
+    if (key.nbf.has_value() != key.exp.has_value() || (key.nbf && *key.exp <= *key.nbf)) {
+      InvalidInput("key manifest: nbf and exp must come together with exp > nbf");
+    }
     if (key.label.empty() || key.token.empty() || key.cka_id.empty()) {
       InvalidInput("key manifest: empty token, label or cka_id");
     }

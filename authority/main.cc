@@ -19,15 +19,20 @@
 #include "authority/config.h"
 #include "authority/health.h"
 #include "authority/http_server.h"
+#include "authority/issuance_routes.h"
 #include "authority/key_manifest.h"
 #include "authority/log.h"
 #include "authority/metrics.h"
 #include "authority/readiness.h"
 #include "authority/router.h"
 #include "authority/shutdown_signal.h"
+#include "authority/wellknown_routes.h"
 #include "core/error.h"
+#include "ctid/http_gateway.h"
 #include "db/pool.h"
 #include "hsm/token.h"
+#include "issuance/clock.h"
+#include "issuance/service.h"
 
 #ifndef REALDID_AUTHORITY_VERSION
 #define REALDID_AUTHORITY_VERSION "0.0.0"
@@ -71,7 +76,8 @@ int Serve(const std::string& config_path) {
 
   // Readiness of the HSM includes finding every issuance-token key the ceremony recorded.
   std::vector<hsm::KeyRef> issuance_keys;
-  for (const ManifestKey& k : LoadKeyManifest(config.hsm.keys_manifest)) {
+  const std::vector<ManifestKey> manifest = LoadKeyManifest(config.hsm.keys_manifest);
+  for (const ManifestKey& k : manifest) {
     if (k.token == config.hsm.token_label) issuance_keys.push_back(hsm::KeyRef{k.label, k.cka_id});
   }
   if (issuance_keys.empty()) {
@@ -87,6 +93,44 @@ int Serve(const std::string& config_path) {
 
   auto router = std::make_shared<Router>();
   AddHealthRoutes(*router, checks, &metrics);
+
+  // Fair blind issuance, served when the CTID adapter is configured.
+  issuance::SystemClock clock;
+  std::unique_ptr<ctid::HttpGateway> ctid_gateway;
+  std::unique_ptr<IssuanceMetrics> issuance_metrics;
+  std::unique_ptr<issuance::IssuanceService> issuance_service;
+  if (!config.ctid.base_url.empty()) {
+    ctid::HttpGatewayConfig cc;
+    cc.url = config.ctid.base_url;
+    cc.client_cert_file = config.ctid.client_cert_file;
+    cc.client_key_file = config.ctid.client_key_file;
+    cc.ca_file = config.ctid.ca_file;
+    cc.connect_timeout = config.ctid.connect_timeout;
+    cc.read_timeout = config.ctid.read_timeout;
+    cc.retry.max_attempts = config.ctid.max_attempts;
+    cc.retry.initial_backoff = config.ctid.initial_backoff;
+    cc.retry.max_backoff = config.ctid.max_backoff;
+    cc.breaker.failure_threshold = config.ctid.breaker_failure_threshold;
+    cc.breaker.open_duration = config.ctid.breaker_open_duration;
+    ctid_gateway = std::make_unique<ctid::HttpGateway>(cc, std::make_shared<CtidMetrics>(metrics));
+
+    issuance::Settings settings;
+    settings.iss = config.issuance.iss;
+    settings.k = config.issuance.k;
+    settings.min_k = config.issuance.min_k;
+    settings.credential_lifetime = config.issuance.credential_lifetime;
+    settings.session_ttl = config.issuance.session_ttl;
+    settings.nonce_ttl = config.issuance.nonce_ttl;
+    settings.lockout = config.issuance.lockout;
+    issuance_metrics = std::make_unique<IssuanceMetrics>(metrics);
+    issuance_service = std::make_unique<issuance::IssuanceService>(
+        settings, IssuanceKeysFromManifest(manifest, config.hsm.token_label), *token, pool,
+        *ctid_gateway, clock, issuance_metrics.get());
+    AddIssuanceRoutes(*router, *issuance_service);
+    AddWellKnownRoutes(*router, issuance_service->keys(), issuance_service->settings(), clock);
+  } else {
+    LogWarn("[ctid] base_url not set: issuance endpoints are not served", {});
+  }
 
   MetricsExposer exposer(metrics, config.metrics.listen_address, config.metrics.port);
   HttpsServer server(HttpServerOptions::FromConfig(config.server), router, &metrics);

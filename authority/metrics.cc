@@ -91,6 +91,29 @@ Metrics::Metrics(std::string_view version) : registry_(std::make_shared<promethe
                             .Help("1 while the CTID circuit breaker is open or half-open, else 0")
                             .Register(*registry_)
                             .Add({});
+  issuance_sessions_ = &prometheus::BuildCounter()
+                            .Name("realdid_issuance_sessions_total")
+                            .Help("Issuance session steps, by result")
+                            .Register(*registry_);
+  for (const char* r : {"opened", "ctid_failed", "ctid_unavailable", "invalid_id_number", "locked",
+                        "conflict", "signed", "cheat"}) {
+    issuance_sessions_->Add({{"result", r}});
+  }
+  issuance_cheats_ = &prometheus::BuildCounter()
+                          .Name("realdid_issuance_cheats_total")
+                          .Help("Proven cheats (mismatching openings, unanswered challenges)")
+                          .Register(*registry_)
+                          .Add({});
+  issuance_signatures_ = &prometheus::BuildCounter()
+                              .Name("realdid_issuance_signatures_total")
+                              .Help("Blind signatures released after their record was committed")
+                              .Register(*registry_)
+                              .Add({});
+  lockouts_ = &prometheus::BuildCounter()
+                   .Name("realdid_lockouts_total")
+                   .Help("Persons locked out after a proven cheat")
+                   .Register(*registry_)
+                   .Add({});
 }
 
 Metrics::~Metrics() = default;
@@ -130,6 +153,13 @@ void Metrics::ObserveCtidRequest(std::string_view result, double seconds) {
 }
 
 void Metrics::SetCtidBreakerOpen(bool open) { ctid_breaker_open_->Set(open ? 1.0 : 0.0); }
+
+void Metrics::IncIssuanceSession(std::string_view result) {
+  issuance_sessions_->Add({{"result", std::string(result)}}).Increment();
+}
+void Metrics::IncIssuanceCheat() { issuance_cheats_->Increment(); }
+void Metrics::IncIssuanceSignature() { issuance_signatures_->Increment(); }
+void Metrics::IncLockout() { lockouts_->Increment(); }
 
 std::string Metrics::TextExposition() const {
   return prometheus::TextSerializer().Serialize(registry_->Collect());

@@ -8,6 +8,8 @@
 //   realdid_build_info{version}
 //   realdid_ctid_requests_total{result}            realdid_ctid_request_duration_seconds
 //   realdid_ctid_breaker_open (1 while the CTID breaker is open or half-open)
+//   realdid_issuance_sessions_total{result}        realdid_issuance_cheats_total
+//   realdid_issuance_signatures_total              realdid_lockouts_total
 // Label values must come from bounded sets (route = the route pattern, never a raw path; method =
 // an HTTP method the router knows or "OTHER"); callers are responsible for that.
 // MetricsExposer serves the registry as plain HTTP at /metrics on an internal address (default
@@ -50,6 +52,11 @@ class Metrics {
   // result: a label of ctid/observer.h (fixed set). seconds < 0: count only (no duration).
   void ObserveCtidRequest(std::string_view result, double seconds);
   void SetCtidBreakerOpen(bool open);
+  // result: a fixed label of issuance::Events::OnSession.
+  void IncIssuanceSession(std::string_view result);
+  void IncIssuanceCheat();
+  void IncIssuanceSignature();
+  void IncLockout();
 
   // The Prometheus text exposition of the registry (what /metrics returns).
   std::string TextExposition() const;
@@ -67,6 +74,10 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* ctid_requests_;
   prometheus::Histogram* ctid_duration_;
   prometheus::Gauge* ctid_breaker_open_;
+  prometheus::Family<prometheus::Counter>* issuance_sessions_;
+  prometheus::Counter* issuance_cheats_;
+  prometheus::Counter* issuance_signatures_;
+  prometheus::Counter* lockouts_;
 };
 
 class MetricsExposer {

@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -120,8 +121,19 @@ int main(int argc, char** argv) {
   std::vector<std::thread> threads;
   for (long t = 0; t < concurrency; ++t) {
     threads.emplace_back([&] {
-      AuthorityClient authority(a["--authority"], auth_tls);
-      CtidAppClient ctid(a["--ctid"], ctid_tls);
+      std::unique_ptr<AuthorityClient> authority_ptr;
+      std::unique_ptr<CtidAppClient> ctid_ptr;
+      try {
+        authority_ptr = std::make_unique<AuthorityClient>(a["--authority"], auth_tls);
+        ctid_ptr = std::make_unique<CtidAppClient>(a["--ctid"], ctid_tls);
+      } catch (const std::exception& e) {
+        failures.fetch_add(1);
+        std::lock_guard<std::mutex> l(mu);
+        if (first_error.empty()) first_error = e.what();
+        return;
+      }
+      AuthorityClient& authority = *authority_ptr;
+      CtidAppClient& ctid = *ctid_ptr;
       for (;;) {
         long i = next.fetch_add(1);
         if (i >= count) return;

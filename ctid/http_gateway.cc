@@ -64,6 +64,14 @@ Endpoint ParseUrl(const std::string& url) {
   return e;
 }
 
+// Exposes the connect step of a Poco HTTPS session, so that connecting (nothing sent yet) and
+// sending are separate phases with separate retry rules.
+class ConnectingSession final : public Poco::Net::HTTPSClientSession {
+ public:
+  using Poco::Net::HTTPSClientSession::HTTPSClientSession;
+  void Connect() { reconnect(); }
+};
+
 // The real transport: one fresh mutually authenticated TLS connection per exchange.
 class PocoTransport final : public Transport {
  public:
@@ -105,17 +113,18 @@ class PocoTransport final : public Transport {
   }
 
   HttpAnswer Post(const std::string& path, const Secret& body) override {
-    // Phase 1: connect and handshake. A failure here means nothing was sent.
-    Poco::Net::SecureStreamSocket socket(context_);
+    // Phase 1: connect and handshake (bounded by connect_timeout; the server certificate and host
+    // name are verified here). A failure here means nothing was sent.
+    ConnectingSession session(endpoint_.host, endpoint_.port, context_);
+    session.setTimeout(connect_timeout_, read_timeout_, read_timeout_);
+    // Session-level keep-alive stops Poco from closing and silently re-opening the connection we
+    // just made inside sendRequest(); the request itself says "Connection: close".
+    session.setKeepAlive(true);
     try {
-      socket.setPeerHostName(endpoint_.host);
-      socket.connect(Poco::Net::SocketAddress(endpoint_.host, endpoint_.port), connect_timeout_);
+      session.Connect();
     } catch (const Poco::Exception&) {
       throw TransportFailure{FailureClass::kConnect};
     }
-    Poco::Net::HTTPSClientSession session(socket);
-    session.setTimeout(connect_timeout_, read_timeout_, read_timeout_);
-    session.setKeepAlive(false);
     // Phase 2: send. From here on the request may have reached CTID.
     try {
       Poco::Net::HTTPRequest req(Poco::Net::HTTPRequest::HTTP_POST, path,
@@ -124,6 +133,7 @@ class PocoTransport final : public Transport {
       req.setContentLength64(static_cast<Poco::Int64>(body.size()));
       req.set("Accept", "application/json");
       req.setKeepAlive(false);
+      if (!session.connected()) throw TransportFailure{FailureClass::kConnect};
       std::ostream& out = session.sendRequest(req);
       std::string_view b = body.reveal_string();
       out.write(b.data(), static_cast<std::streamsize>(b.size()));

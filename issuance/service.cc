@@ -33,7 +33,11 @@ Bytes AuditContent(json::Object members) {
 bool InRange(ByteView b, ByteView n) {
   Bytes n_minus_1(n.begin(), n.end());
   for (auto it = n_minus_1.rbegin(); it != n_minus_1.rend(); ++it) {
-    if (*it-- != 0) break;
+    if (*it != 0) {
+      --*it;
+      break;
+    }
+    *it = 0xff;  // borrow
   }
   bool above_one = false;
   for (std::size_t i = 0; i < b.size(); ++i) {
@@ -69,11 +73,20 @@ int UniformIndex(int bound) {
 }
 
 const SigningKey* Keys::Active(std::int64_t now) const {
+  // The window contains now and started last; a tie for the latest start is no active key (the
+  // wallet refuses it too: docs/protocol.md 5.6).
   const SigningKey* best = nullptr;
+  bool tie = false;
   for (const SigningKey& k : signing) {
-    if (k.nbf <= now && now < k.exp && (best == nullptr || k.nbf > best->nbf)) best = &k;
+    if (k.nbf > now || now >= k.exp) continue;
+    if (best == nullptr || k.nbf > best->nbf) {
+      best = &k;
+      tie = false;
+    } else if (k.nbf == best->nbf) {
+      tie = true;
+    }
   }
-  return best;
+  return tie ? nullptr : best;
 }
 
 const SigningKey* Keys::ByKid(std::string_view kid) const {

@@ -7,6 +7,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 S="$REALDID_STATE_DIR"
 BASE="https://127.0.0.1:${REALDID_PUBLIC_PORT:-8443}"
 METRICS="http://127.0.0.1:${REALDID_METRICS_PORT:-9464}/metrics"
+CTID="https://127.0.0.1:${REALDID_CTID_PORT:-8444}"
+REALDID="${REALDID_CLI:-$REALDID_ROOT/build/release/tools/realdid/realdid}"
+WORK="$S/demo"
+mkdir -p "$WORK"
 CURL=(curl -sS --cacert "$S/pki/ca.pem" --max-time 10)
 
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
@@ -38,9 +42,41 @@ jq . "$S/log/demo-404.json"
 [ "${ctype%% *}" = "404" ] || fail "expected 404, got $ctype"
 case "$ctype" in *application/problem+json*) ;; *) fail "expected application/problem+json, got $ctype" ;; esac
 
+step "the published key set: GET /.well-known/jwks.json (fetched anonymously, cached for offline verification)"
+"$REALDID" keys fetch --authority "$BASE" --ca "$S/pki/ca.pem" --out "$WORK/jwks.json" || fail "keys fetch"
+jq '{keys: [.keys[] | {kid, alg, nbf, exp}], escrow: {kid: .escrow.kid}, policy}' "$WORK/jwks.json"
+
+step "a resident of the CTID simulator (#42) proves their identity once and receives a blind-signed credential"
+rm -f "$WORK/wallet.json"
+"$REALDID" wallet issue --authority "$BASE" --ca "$S/pki/ca.pem" --ctid "$CTID" --ctid-ca "$S/pki/ca.pem" \
+  --resident 42 --out "$WORK/wallet.json" || fail "issuance"
+
+step "the holder presents only age_over_18 and province to a website, bound to its audience and nonce"
+nonce=$(openssl rand -hex 16)
+"$REALDID" wallet present --wallet "$WORK/wallet.json" --disclose age_over_18,province \
+  --aud https://shop.example --nonce "$nonce" > "$WORK/presentation.txt" || fail "present"
+echo "presentation: $(head -c 120 "$WORK/presentation.txt")..."
+
+step "the website verifies offline against the cached key set: no call to the authority"
+"$REALDID" verify --jwks "$WORK/jwks.json" --aud https://shop.example --nonce "$nonce" \
+  --presentation "$WORK/presentation.txt" > "$WORK/verified.json" || fail "verify"
+jq . "$WORK/verified.json"
+grep -q '"age_over_18"' "$WORK/verified.json" || fail "age_over_18 not disclosed"
+if grep -q '"age_over_60"\|"nationality"\|"name"\|"id_number"' "$WORK/verified.json"; then
+  fail "an undisclosed claim or identity data reached the verifier"
+fi
+
+step "the same presentation for another website is refused (wrong audience)"
+if "$REALDID" verify --jwks "$WORK/jwks.json" --aud https://other.example --nonce "$nonce" \
+  --presentation "$WORK/presentation.txt" >/dev/null 2>"$WORK/refused.txt"; then
+  fail "a presentation for another audience was accepted"
+fi
+echo "refused: $(tail -n 1 "$WORK/refused.txt")"
+
 step "metrics on the internal port: $METRICS"
 m=$(curl -sS --max-time 10 "$METRICS") || fail "metrics endpoint unreachable"
-for series in realdid_http_requests_total realdid_hsm_operations_total realdid_db_queries_total realdid_ready; do
+for series in realdid_http_requests_total realdid_hsm_operations_total realdid_db_queries_total realdid_ready \
+  realdid_issuance_signatures_total realdid_ctid_requests_total; do
   grep -m1 "^$series" <<<"$m" || fail "series $series missing from /metrics"
 done
 

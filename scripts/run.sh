@@ -15,25 +15,40 @@ for a in "$@"; do
 done
 
 "$REALDID_ROOT/scripts/install-deps.sh"
-"$REALDID_ROOT/scripts/build.sh" release realdid-authority realdid-ceremony realdid-migrate
+"$REALDID_ROOT/scripts/build.sh" release realdid-authority realdid-ceremony realdid-migrate ctid-sim realdid
 "$REALDID_ROOT/scripts/stack.sh" init
 
 S="$REALDID_STATE_DIR"
 export SOFTHSM2_CONF="$S/softhsm2.conf"
-AUTH_BIN="$REALDID_ROOT/build/release/authority/realdid-authority"
+B="$REALDID_ROOT/build/release"
+CTID_PORT="${REALDID_CTID_PORT:-8444}"
 
-if [ "$demo" -eq 0 ]; then
-  log "starting the authority (Ctrl-C to stop)"
-  exec runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$AUTH_BIN" --config "$S/authority.ini"
-fi
-
-runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$AUTH_BIN" --config "$S/authority.ini" \
-  > "$S/log/authority.log" 2>&1 &
-auth_pid=$!
+# The CTID simulator stands in for the national real-name platform (docs/protocol.md section 6).
+log "starting ctid-sim on https://127.0.0.1:$CTID_PORT"
+runuser -u "$REALDID_USER" -- "$B/tools/ctid-sim/ctid-sim" --listen "127.0.0.1:$CTID_PORT" \
+  --cert "$S/pki/ctid-server.pem" --key "$S/pki/ctid-server.key" --client-ca "$S/pki/ca.pem" \
+  --seed 1 --population 1000000 > "$S/log/ctid-sim.out" 2> "$S/log/ctid-sim.log" &
+ctid_pid=$!
+auth_pid=""
 cleanup() {
-  kill -TERM "$auth_pid" 2>/dev/null || true
-  wait "$auth_pid" 2>/dev/null || true
+  [ -n "$auth_pid" ] && { kill -TERM "$auth_pid" 2>/dev/null || true; wait "$auth_pid" 2>/dev/null || true; }
+  kill -TERM "$ctid_pid" 2>/dev/null || true
+  wait "$ctid_pid" 2>/dev/null || true
   "$REALDID_ROOT/scripts/stack.sh" pg-stop || true
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if [ "$demo" -eq 0 ]; then
+  log "starting the authority (Ctrl-C to stop)"
+  runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$B/authority/realdid-authority" \
+    --config "$S/authority.ini" &
+  auth_pid=$!
+  wait "$auth_pid"
+  exit $?
+fi
+
+runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$B/authority/realdid-authority" \
+  --config "$S/authority.ini" > "$S/log/authority.out" 2> "$S/log/authority.log" &
+auth_pid=$!
 "$REALDID_ROOT/scripts/demo.sh"

@@ -13,6 +13,7 @@ BIN="${REALDID_BIN:-$REALDID_ROOT/build/release}"
 PG_PORT="${REALDID_PG_PORT:-55432}"
 PUBLIC_PORT="${REALDID_PUBLIC_PORT:-8443}"
 METRICS_PORT="${REALDID_METRICS_PORT:-9464}"
+CTID_PORT="${REALDID_CTID_PORT:-8444}"
 ISSUANCE_TOKEN=realdid-issuance
 ESCROW_TOKEN=realdid-escrow
 
@@ -161,6 +162,22 @@ keys_manifest = $S/keys/keys.json
 [db]
 dsn_file = $S/secrets/dsn-realdid_authority
 pool_size = 4
+
+[issuance]
+iss = https://127.0.0.1:$PUBLIC_PORT
+k = 32
+min_k = 16
+credential_lifetime = 30d
+session_ttl = 10m
+nonce_ttl = 5m
+lockout = 30d
+
+[ctid]
+; The local stack talks to ctid-sim (scripts/run.sh starts it) with mutual TLS.
+base_url = https://127.0.0.1:$CTID_PORT
+client_cert_file = $S/pki/authority-ctid-client.pem
+client_key_file = $S/pki/authority-ctid-client.key
+ca_file = $S/pki/ca.pem
 
 [log]
 level = info

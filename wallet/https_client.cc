@@ -116,7 +116,13 @@ HttpResponse HttpsClient::Send(std::string_view method, std::string_view path,
         req.setContentType(std::string(content_type));
         req.setContentLength(static_cast<std::streamsize>(body.size()));
         std::ostream& os = impl_->session->sendRequest(req);
-        os.write(body.data(), static_cast<std::streamsize>(body.size()));
+        try {
+          os.write(body.data(), static_cast<std::streamsize>(body.size()));
+        } catch (const Poco::Exception&) {
+          // The server may answer (e.g. 413) and close before reading the whole body: read that
+          // answer rather than report the broken pipe. Not retried: the server saw the request.
+          attempt = 1;
+        }
       } else {
         impl_->session->sendRequest(req);
       }

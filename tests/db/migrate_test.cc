@@ -1,6 +1,7 @@
 // Migration runner against a real PostgreSQL, and the realdid-migrate command.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -105,6 +106,9 @@ TEST_F(MigrateTest, MalformedNameIsRefusedBeforeAnythingRuns) {
 }
 
 TEST_F(MigrateTest, FailingMigrationIsRolledBackAndNamed) {
+  // Every migration before the broken one applies; the broken one leaves nothing behind.
+  int last_good = 0;
+  for (const auto& f : LoadMigrations(dir_)) last_good = std::max(last_good, f.version);
   Write("0900_broken.sql", "CREATE TABLE half (x int);\nSELECT no_such_column FROM half;");
   try {
     Migrator(*pool_, dir_).Apply();
@@ -117,7 +121,7 @@ TEST_F(MigrateTest, FailingMigrationIsRolledBackAndNamed) {
   }));
   EXPECT_EQ(pool_->Run("v", [](Tx& tx) {
     return tx.Exec("SELECT max(version) AS v FROM schema_migrations").One().GetInt64(0);
-  }), 1);
+  }), last_good);
 }
 
 TEST_F(MigrateTest, ConcurrentRunnersSerialize) {

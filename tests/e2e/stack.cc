@@ -182,9 +182,9 @@ E2eStack::E2eStack(StackOptions options) : options_(options) {
       << "token_label = realdid-issuance\npin_file = " << (dir_ / "hsm-pin").string() << "\n"
       << "keys_manifest = " << keys_manifest() << "\n"
       << "[db]\ndsn_file = " << (dir_ / "db-dsn").string() << "\n"
-      << "[issuance]\nbase_url = " << authority_url_ << "\nk = " << options_.k
+      << "[issuance]\niss = " << authority_url_ << "\nk = " << options_.k
       << "\nmin_k = " << options_.min_k << "\n"
-      << "[ctid]\nurl = " << ctid_url_ << "\nca_file = " << ca_file() << "\n"
+      << "[ctid]\nbase_url = " << ctid_url_ << "\nca_file = " << ca_file() << "\n"
       << "client_cert_file = " << (dir_ / "authority-client.pem").string() << "\n"
       << "client_key_file = " << (dir_ / "authority-client.key").string() << "\n"
       << "[log]\nlevel = info\n";

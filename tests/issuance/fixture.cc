@@ -126,6 +126,7 @@ std::vector<WalletCandidate> IssuanceFixture::BuildCandidates(const OpenedSessio
     for (Bytes& salt : o.salts) salt = RandomBytes(16);
     o.escrow_ikm = RandomBytes(32);
     o.trace_ikm = RandomBytes(32);
+    if (t.opening) t.opening(i, o);
 
     credential::SessionValues values = s.values;
     if (t.values) t.values(i, values);

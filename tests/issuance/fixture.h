@@ -116,6 +116,8 @@ struct WalletCandidate {
 // What a cheating wallet changes, per candidate index (applied to every candidate unless the hook
 // itself filters on the index).
 struct Tamper {
+  // Alter the wallet's random values before anything is built from them (e.g. repeat a jti).
+  std::function<void(std::size_t, Opening&)> opening;
   // Alter the session values that enter the credential bytes (e.g. a wrong attribute, exp, kid).
   std::function<void(std::size_t, credential::SessionValues&)> values;
   // Alter the issuance id / escrow plaintext or aad inputs before sealing the escrow.

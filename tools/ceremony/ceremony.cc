@@ -1,5 +1,6 @@
 #include "tools/ceremony/ceremony.h"
 
+#include <chrono>
 #include <fstream>
 #include <memory>
 
@@ -105,7 +106,7 @@ KeyRecord CreateRsa(Session& s, CreatedObjects& created, const std::string& toke
   Bytes n = s.GetBytes(kp.pub, CKA_MODULUS);
   Bytes pe = s.GetBytes(kp.pub, CKA_PUBLIC_EXPONENT);
   json::Value jwk = jwk::RsaPublic(n, pe);
-  KeyRecord r{"blind-signing", token, label, jwk::Kid(jwk), jwk::ThumbprintSha256(jwk), "PS384", jwk};
+  KeyRecord r{"blind-signing", token, label, jwk::Kid(jwk), jwk::ThumbprintSha256(jwk), "PS384", jwk, 0, 0};
   SetId(s, kp.pub, r.cka_id);
   SetId(s, kp.priv, r.cka_id);
   return r;
@@ -129,7 +130,7 @@ KeyRecord CreateEc(Session& s, CreatedObjects& created, const std::string& token
   VerifyProtected(s, kp.priv, allowed, label);
   Bytes point = hsm::DecodeEcPoint(s.GetBytes(kp.pub, CKA_EC_POINT));
   json::Value jwk = jwk::EcP256FromPoint(point);
-  KeyRecord r{role, token, label, jwk::Kid(jwk), jwk::ThumbprintSha256(jwk), alg, jwk};
+  KeyRecord r{role, token, label, jwk::Kid(jwk), jwk::ThumbprintSha256(jwk), alg, jwk, 0, 0};
   SetId(s, kp.pub, r.cka_id);
   SetId(s, kp.priv, r.cka_id);
   return r;
@@ -157,7 +158,7 @@ KeyRecord CreateSecret(Session& s, CreatedObjects& created, const std::string& t
         "C_GenerateKey", label);
   created.Add(s, h);
   VerifyProtected(s, h, allowed, label);
-  return KeyRecord{role, token, label, ToHex(id), id, alg, json::Value()};
+  return KeyRecord{role, token, label, ToHex(id), id, alg, json::Value(), 0, 0};
 }
 
 // Objects on the token carrying any of `labels`; destroys them when `destroy`.
@@ -207,6 +208,15 @@ std::vector<KeyRecord> Run(const Options& o) {
   if (o.issuance_token.empty() || o.escrow_token.empty()) InvalidInput("both token labels are required");
   if (o.issuance_token == o.escrow_token) InvalidInput("the escrow token must be a separate token");
   if (o.out_dir.empty()) InvalidInput("--out is required");
+  if (o.valid_days < 1 || o.valid_days > 3650) InvalidInput("--valid-days must be 1..3650");
+  const std::int64_t now =
+      o.now != 0 ? o.now
+                 : std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  // The window opens at 00:00 UTC of the ceremony day: credentials issued that day carry
+  // iat = that midnight, which must lie inside the key's window.
+  const std::int64_t nbf = now - now % 86400;
 
   std::shared_ptr<hsm::Module> module = hsm::Module::Load(o.module_path);
   Session issuance = OpenToken(module, o.issuance_token, o.issuance_pin);
@@ -231,6 +241,8 @@ std::vector<KeyRecord> Run(const Options& o) {
   CreatedObjects created;
   std::vector<KeyRecord> keys;
   keys.push_back(CreateRsa(issuance, created, o.issuance_token, o.rsa_bits));
+  keys.back().nbf = nbf;
+  keys.back().exp = nbf + std::int64_t{o.valid_days} * 86400;
   keys.push_back(CreateSecret(issuance, created, o.issuance_token, "id-lookup-hmac", kHmacLabel, "HS256",
                               CKM_GENERIC_SECRET_KEY_GEN, CKK_GENERIC_SECRET, CKM_SHA256_HMAC, true));
   keys.push_back(CreateEc(issuance, created, o.issuance_token, "audit-signing", kAuditLabel, "ES256",
@@ -255,6 +267,10 @@ json::Value Manifest(const std::vector<KeyRecord>& keys) {
     entry.set("cka_id", ToHex(k.cka_id));
     entry.set("alg", k.alg);
     if (!k.jwk.is_null()) entry.set("jwk", k.jwk);
+    if (k.exp != 0) {
+      entry.set("nbf", k.nbf);
+      entry.set("exp", k.exp);
+    }
     arr.push_back(std::move(entry));
   }
   json::Value doc = json::Object{};

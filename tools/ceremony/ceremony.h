@@ -13,6 +13,7 @@
 // Thread-safety: single-threaded tool code.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -31,6 +32,9 @@ struct Options {
   std::filesystem::path out_dir;
   int rsa_bits = 3072;
   bool force = false;
+  // Validity window of the blind-signing key: nbf = now, exp = nbf + valid_days days (1..3650).
+  int valid_days = 365;
+  std::int64_t now = 0;  // Unix seconds; 0 = the system clock
 };
 
 struct KeyRecord {
@@ -41,6 +45,8 @@ struct KeyRecord {
   Bytes cka_id;
   std::string alg;
   json::Value jwk;     // public JWK, null for secret keys
+  std::int64_t nbf = 0;  // validity window (blind-signing key only; 0 = none)
+  std::int64_t exp = 0;
 };
 
 // Fixed CKA_LABELs.
@@ -54,7 +60,8 @@ inline constexpr const char* kEscrowLabel = "realdid-escrow-p256";
 // already exist and !force.
 std::vector<KeyRecord> Run(const Options& options);
 
-// The manifest document: {"version":1,"keys":[{role,token,label,kid,cka_id,alg,jwk?}...]}.
+// The manifest document: {"version":1,"keys":[{role,token,label,kid,cka_id,alg,jwk?,nbf?,exp?}...]}
+// (nbf/exp, Unix seconds, for the blind-signing key).
 json::Value Manifest(const std::vector<KeyRecord>& keys);
 
 }  // namespace realdid::ceremony

@@ -16,7 +16,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: realdid-ceremony --issuance-token LABEL --issuance-pin-file FILE\n"
     "                        --escrow-token LABEL --escrow-pin-file FILE --out DIR\n"
-    "                        [--module PATH] [--rsa-bits 2048|3072|4096] [--force]\n"
+    "                        [--module PATH] [--rsa-bits 2048|3072|4096] [--valid-days N] [--force]\n"
     "Creates the issuance keys (blind RSA, HMAC, audit P-256, data AES-256) and the escrow P-256 key\n"
     "inside the tokens and writes DIR/keys.json with their public parts. Existing keys with the same\n"
     "labels are never overwritten unless --force (which destroys and recreates them).\n";
@@ -65,6 +65,13 @@ int main(int argc, char** argv) {
       } else {
         return Usage("--rsa-bits must be 2048, 3072 or 4096");
       }
+    } else if (arg == "--valid-days") {
+      if (!value(v)) return Usage("--valid-days needs a value");
+      if (v.empty() || v.size() > 4 || v.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(v) < 1 || std::stoi(v) > 3650) {
+        return Usage("--valid-days must be 1..3650");
+      }
+      o.valid_days = std::stoi(v);
     } else {
       return Usage("unknown argument: " + std::string(arg));
     }

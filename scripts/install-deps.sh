@@ -16,6 +16,9 @@ PACKAGES=(
   softhsm2 opensc postgresql-15 postgresql-client-15
   # tooling used by the scripts and the demo
   openssl curl jq ca-certificates
+  # deploy checks (scripts/check-deploy.sh): unit verification, YAML, rules, a real Prometheus,
+  # the container root filesystem
+  systemd yamllint python3-yaml prometheus mmdebstrap
 )
 # Node.js runs the interoperability tests against independent JavaScript implementations; the
 # machine image ships Node 20 with npm. Only where it is absent do we take Debian's.

@@ -6,6 +6,7 @@
 #   3. clang ThreadSanitizer build: the tests labelled "concurrency"
 #   4. clang-tidy on the project's own sources
 #   5. the README's run command with --demo, from an empty state folder, to its end
+#   6. the deployment checks (scripts/check-deploy.sh)
 # Environment: REALDID_FUZZ_SECONDS (default 10 per target), REALDID_SKIP_TIDY=1, REALDID_SKIP_TSAN=1.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -78,5 +79,8 @@ chmod 755 "$demo_state"
 REALDID_STATE_DIR="$demo_state" REALDID_PUBLIC_PORT=18443 REALDID_METRICS_PORT=19464 REALDID_PG_PORT=55433 \
   scripts/run.sh --demo
 rm -rf "$demo_state"
+
+stage "deploy: systemd units, compose, Kubernetes, Prometheus rules, container rootfs, a real Prometheus scrape"
+scripts/check-deploy.sh
 
 stage "all stages passed"

@@ -79,6 +79,7 @@ int Serve(const std::string& config_path) {
   const std::vector<ManifestKey> manifest = LoadKeyManifest(config.hsm.keys_manifest);
   for (const ManifestKey& k : manifest) {
     if (k.token == config.hsm.token_label) issuance_keys.push_back(hsm::KeyRef{k.label, k.cka_id});
+    if (k.exp) metrics.SetSigningKeyNotAfter(k.kid, *k.exp);
   }
   if (issuance_keys.empty()) {
     LogWarn("key manifest lists no key on the issuance token",

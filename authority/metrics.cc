@@ -114,6 +114,10 @@ Metrics::Metrics(std::string_view version) : registry_(std::make_shared<promethe
                    .Help("Persons locked out after a proven cheat")
                    .Register(*registry_)
                    .Add({});
+  signing_key_not_after_ = &prometheus::BuildGauge()
+                                .Name("realdid_signing_key_not_after_seconds")
+                                .Help("Unix time at which a blind-signing key's validity ends")
+                                .Register(*registry_);
 }
 
 Metrics::~Metrics() = default;
@@ -153,6 +157,10 @@ void Metrics::ObserveCtidRequest(std::string_view result, double seconds) {
 }
 
 void Metrics::SetCtidBreakerOpen(bool open) { ctid_breaker_open_->Set(open ? 1.0 : 0.0); }
+
+void Metrics::SetSigningKeyNotAfter(std::string_view kid, std::int64_t unix_seconds) {
+  signing_key_not_after_->Add({{"kid", std::string(kid)}}).Set(static_cast<double>(unix_seconds));
+}
 
 void Metrics::IncIssuanceSession(std::string_view result) {
   issuance_sessions_->Add({{"result", std::string(result)}}).Increment();

@@ -10,6 +10,7 @@
 //   realdid_ctid_breaker_open (1 while the CTID breaker is open or half-open)
 //   realdid_issuance_sessions_total{result}        realdid_issuance_cheats_total
 //   realdid_issuance_signatures_total              realdid_lockouts_total
+//   realdid_signing_key_not_after_seconds{kid} (end of each blind-signing key's validity window)
 // Label values must come from bounded sets (route = the route pattern, never a raw path; method =
 // an HTTP method the router knows or "OTHER"); callers are responsible for that.
 // MetricsExposer serves the registry as plain HTTP at /metrics on an internal address (default
@@ -57,6 +58,8 @@ class Metrics {
   void IncIssuanceCheat();
   void IncIssuanceSignature();
   void IncLockout();
+  // Unix time at which the blind-signing key `kid` stops being valid (from the key manifest).
+  void SetSigningKeyNotAfter(std::string_view kid, std::int64_t unix_seconds);
 
   // The Prometheus text exposition of the registry (what /metrics returns).
   std::string TextExposition() const;
@@ -78,6 +81,7 @@ class Metrics {
   prometheus::Counter* issuance_cheats_;
   prometheus::Counter* issuance_signatures_;
   prometheus::Counter* lockouts_;
+  prometheus::Family<prometheus::Gauge>* signing_key_not_after_;
 };
 
 class MetricsExposer {

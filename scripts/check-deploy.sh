@@ -285,6 +285,8 @@ expect "realdid_hsm_operations_total{result=\"ok\"} > 0" 'realdid_hsm_operations
 # authority that served no issuance has zero queries: require the pre-created series themselves.
 expect "realdid_db_queries_total{result=ok|error}" 'count(realdid_db_queries_total{result=~"ok|error"}) == 2'
 expect "realdid_build_info" 'realdid_build_info == 1'
+# The ceremony gives the blind-signing key a window of 365 days: its end lies in the future.
+expect "realdid_signing_key_not_after_seconds > time()" 'realdid_signing_key_not_after_seconds > time()'
 groups=$(curl -fsS "$prom/api/v1/rules" | jq '.data.groups | length')
 rules=$(sed -n 's/^ *- alert: *//p' deploy/prometheus/alerts.yml | wc -l)
 loaded=$(curl -fsS "$prom/api/v1/rules" | jq '[.data.groups[].rules[]] | length')

@@ -43,6 +43,8 @@ struct HttpsClient::Impl {
   Poco::URI uri;
   Poco::Net::Context::Ptr context;
   std::unique_ptr<Poco::Net::HTTPSClientSession> session;
+  std::function<void(std::string_view, std::string_view, int, std::string_view, std::string_view)>
+      transcript;
   std::chrono::milliseconds timeout;
   std::string prefix;
 };
@@ -64,6 +66,7 @@ HttpsClient::HttpsClient(std::string_view base_url, HttpsOptions options)
   base_url_ = std::string(base_url);
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
   impl_->timeout = options.timeout;
+  impl_->transcript = options.transcript;
   try {
     Poco::Net::Context::Params params;
     params.caLocation = options.ca_file;
@@ -141,6 +144,7 @@ HttpResponse HttpsClient::Send(std::string_view method, std::string_view path,
         }
       }
       if (!resp.getKeepAlive()) impl_->session.reset();
+      if (impl_->transcript) impl_->transcript(method, path, out.status, body, out.body);
       return out;
     } catch (const Poco::Exception& e) {
       impl_->session.reset();

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,12 @@ struct HttpsOptions {
   std::string client_cert_file;         // optional client certificate (mutual TLS)
   std::string client_key_file;
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+  // Optional: called after every exchange with the method, path, status and both bodies, e.g. to
+  // write a transcript for docs/protocol.md. Bodies are what travelled on the wire; the bearer
+  // secret (a header) is not passed.
+  std::function<void(std::string_view method, std::string_view path, int status,
+                     std::string_view request_body, std::string_view response_body)>
+      transcript;
 };
 
 class HttpsClient {

@@ -1,7 +1,7 @@
 // realdid: the resident's command-line wallet and a relying party's offline verifier.
 //
 //   realdid wallet issue --authority URL --ca FILE --ctid URL --ctid-ca FILE --resident INDEX
-//                        --out wallet.json
+//                        --out wallet.json [--transcript FILE]
 //   realdid wallet present --wallet wallet.json --disclose age_over_18,province --aud AUD
 //                          --nonce NONCE [--now UNIX]
 //   realdid keys fetch --authority URL --ca FILE --out jwks.json
@@ -18,12 +18,14 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "wallet/client.h"
 #include "wallet/key_set.h"
 #include "wallet/wallet_file.h"
@@ -33,7 +35,7 @@ namespace {
 constexpr const char* kUsage =
     "usage:\n"
     "  realdid wallet issue --authority URL --ca FILE --ctid URL --ctid-ca FILE --resident INDEX\n"
-    "                       --out WALLET.json\n"
+    "                       --out WALLET.json [--transcript FILE]\n"
     "  realdid wallet present --wallet WALLET.json --disclose NAME[,NAME...] --aud AUD --nonce NONCE\n"
     "                         [--now UNIX]\n"
     "  realdid keys fetch --authority URL --ca FILE --out JWKS.json\n"
@@ -124,8 +126,24 @@ int WalletIssue(const std::map<std::string, std::string>& f) {
   using namespace realdid::wallet;
   std::uint64_t index = static_cast<std::uint64_t>(ParseInt(f.at("--resident"), "--resident"));
   auto progress = [](std::string_view line) { std::cerr << "realdid: " << line << "\n"; };
+  // --transcript FILE: every exchange with the authority as one JSON line (method, path, status,
+  // request, response) — the worked example of docs/protocol.md is taken from such a file.
+  realdid::wallet::HttpsOptions authority_options = CaOnly(f.at("--ca"));
+  std::shared_ptr<std::ofstream> transcript;
+  if (auto t = f.find("--transcript"); t != f.end()) {
+    transcript = std::make_shared<std::ofstream>(t->second, std::ios::binary | std::ios::trunc);
+    if (!*transcript) realdid::InvalidInput("cannot write " + t->second);
+    authority_options.transcript = [transcript](std::string_view method, std::string_view path,
+                                                int status, std::string_view request,
+                                                std::string_view response) {
+      realdid::json::Value line = realdid::json::Object{
+          {"method", method}, {"path", path}, {"status", status},
+          {"request", request}, {"response", response}};
+      *transcript << realdid::json::Serialize(line) << "\n";
+    };
+  }
   CtidAppClient ctid(f.at("--ctid"), CaOnly(f.at("--ctid-ca")));
-  AuthorityClient authority(f.at("--authority"), CaOnly(f.at("--ca")));
+  AuthorityClient authority(f.at("--authority"), authority_options);
   progress("fetching resident " + std::to_string(index) + " from the CTID simulator");
   Resident who = ctid.GetResident(index);
   IssuedCredential cred = Issue(authority, ctid, who, IssueOptions{nullptr, progress, nullptr});
@@ -189,8 +207,9 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "wallet" && sub == "issue") {
       if (!ParseFlags(argc, argv, 3,
-                      {"--authority", "--ca", "--ctid", "--ctid-ca", "--resident", "--out"}, f,
-                      error) ||
+                      {"--authority", "--ca", "--ctid", "--ctid-ca", "--resident", "--out",
+                       "--transcript"},
+                      f, error) ||
           !Require(f, {"--authority", "--ca", "--ctid", "--ctid-ca", "--resident", "--out"}, error)) {
         return Usage(error);
       }

@@ -65,10 +65,10 @@ struct IssuanceConfig {
   std::string iss;                        // public base URL, e.g. https://realdid.example
   int k = 32;                             // cut-and-choose width (min_k..1024)
   int min_k = 16;                         // published minimum (>= 2)
-  std::int64_t credential_lifetime = 30 * 86400;  // seconds, whole days
+  std::int64_t credential_lifetime = std::int64_t{30} * 86400;  // seconds, whole days
   std::int64_t session_ttl = 600;
   std::int64_t nonce_ttl = 300;
-  std::int64_t lockout = 30 * 86400;
+  std::int64_t lockout = std::int64_t{30} * 86400;
 };
 
 // [ctid]: the CTID adapter (ctid/http_gateway.h), HTTPS with mutual TLS.

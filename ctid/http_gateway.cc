@@ -187,6 +187,8 @@ void HttpGateway::ValidateConfig(const HttpGatewayConfig& c) {
 HttpGateway::HttpGateway(HttpGatewayConfig config, std::shared_ptr<GatewayObserver> observer)
     : HttpGateway(std::move(config), std::move(observer), TestHooks{}) {}
 
+// rng_ is seeded from the CSPRNG in the body below (it only jitters retry delays).
+// NOLINTNEXTLINE(cert-msc51-cpp)
 HttpGateway::HttpGateway(HttpGatewayConfig config, std::shared_ptr<GatewayObserver> observer,
                          TestHooks hooks)
     : config_((ValidateConfig(config), std::move(config))),

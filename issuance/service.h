@@ -87,10 +87,10 @@ struct Settings {
   std::string iss;                               // the configured base URL
   int k = 32;                                    // cut-and-choose width
   int min_k = 16;                                // published minimum
-  std::int64_t credential_lifetime = 30 * 86400;  // L
+  std::int64_t credential_lifetime = std::int64_t{30} * 86400;  // L
   std::int64_t session_ttl = 600;
   std::int64_t nonce_ttl = 300;
-  std::int64_t lockout = 30 * 86400;
+  std::int64_t lockout = std::int64_t{30} * 86400;
 };
 
 // Counters the authority exports (implemented with Prometheus there). Must not throw.

@@ -7,11 +7,11 @@
 #include <set>
 
 #include "core/base64url.h"
+#include "core/candidate.h"
 #include "core/escrow.h"
 #include "core/hash.h"
 #include "core/idnumber.h"
 #include "core/json.h"
-#include "core/jwk.h"
 #include "db/audit_store.h"
 #include "db/db_error.h"
 #include "issuance/identity_box.h"
@@ -184,7 +184,7 @@ OpenedSession IssuanceService::OpenSession(const OpenRequest& req) {
     IssuanceError err(Problem::kCtidUnavailable, ErrorKind::kUnavailable,
                       "CTID unavailable: " + std::string(e.detail()));
     err.retry_after_seconds = std::max(1, ctid_.RetryAfterSeconds());
-    throw err;
+    throw IssuanceError(std::move(err));
   }
   if (outcome != ctid::Outcome::kMatch) {
     Event("ctid_failed");
@@ -304,7 +304,7 @@ OpenedSession IssuanceService::OpenSession(const OpenRequest& req) {
     IssuanceError err(Problem::kLocked, ErrorKind::kForbidden,
                       "the person is locked out after a proven cheat until an operator review");
     err.locked_until = result.locked_until;
-    throw err;
+    throw IssuanceError(std::move(err));
   }
   if (!result.opened) {
     Event("conflict");
@@ -417,6 +417,7 @@ std::optional<std::string> IssuanceService::FindCheat(const db::SessionRow& s,
   values.attested.age_over_60 = s.age_over_60;
   values.attested.province = s.province;
   values.escrow_kid = s.escrow_kid;
+  const candidate::Context context{values, s.issuance_id, keys_.escrow_pk, key.pk};
 
   std::set<Bytes> seen_r, seen_salt, seen_jti, seen_holder, seen_escrow_enc;
   for (const Opening& o : openings) {
@@ -429,32 +430,23 @@ std::optional<std::string> IssuanceService::FindCheat(const db::SessionRow& s,
       return where + "repeated holder key";
     }
     try {
-      escrow::CredentialFields fields;
-      fields.kid = s.kid;
-      fields.iat = static_cast<std::uint64_t>(s.iat);
-      fields.exp = static_cast<std::uint64_t>(s.exp);
-      fields.jti = o.jti;
-      fields.cnf_thumbprint = jwk::ThumbprintSha256(jwk::EcP256Public(o.holder_x, o.holder_y));
-      hpke::Sealed esc =
-          escrow::SealEscrow(keys_.escrow_pk, s.escrow_kid, fields, s.issuance_id, o.escrow_ikm);
-      if (!seen_escrow_enc.insert(esc.enc).second) return where + "repeated escrow enc";
-      credential::CandidateOpening opening;
-      opening.holder_x = o.holder_x;
-      opening.holder_y = o.holder_y;
-      opening.jti = o.jti;
-      opening.salts = o.salts;
-      opening.escrow = Concat({esc.enc, esc.ct});
-      credential::Built built = credential::Build(values, opening);
-      blind_rsa::Blinding blinding =
-          blind_rsa::BlindWith(key.pk, AsBytes(built.signing_input), o.pss_salt, o.r);
+      candidate::Opening opening{.holder_x = o.holder_x,
+                                 .holder_y = o.holder_y,
+                                 .jti = o.jti,
+                                 .salts = {},
+                                 .pss_salt = o.pss_salt,
+                                 .r = o.r,
+                                 .escrow_ikm = o.escrow_ikm,
+                                 .trace_ikm = o.trace_ikm};
+      for (std::size_t i = 0; i < credential::kNumDisclosed; ++i) opening.salts[i] = o.salts[i];
+      const candidate::Candidate rebuilt = candidate::Derive(context, opening);
+      if (!seen_escrow_enc.insert(rebuilt.escrow.enc).second) return where + "repeated escrow enc";
+      const Bytes& blinded = rebuilt.blinding.blinded_msg;
       ByteView b = committed_b(idx);
-      if (!std::equal(b.begin(), b.end(), blinding.blinded_msg.begin(),
-                      blinding.blinded_msg.end())) {
+      if (!std::equal(b.begin(), b.end(), blinded.begin(), blinded.end())) {
         return where + "blinded message does not match its opening";
       }
-      hpke::Sealed trace = escrow::SealTrace(keys_.escrow_pk, s.escrow_kid, fields, s.issuance_id,
-                                             esc, o.trace_ikm);
-      Bytes t = Concat({trace.enc, trace.ct});
+      Bytes t = rebuilt.TraceBytes();
       ByteView ct = committed_trace(idx);
       if (!std::equal(ct.begin(), ct.end(), t.begin(), t.end())) {
         return where + "trace does not match its opening";
@@ -517,7 +509,7 @@ Bytes IssuanceService::Reveal(ByteView session_id, const Secret& session_secret,
     IssuanceError err(Problem::kCheatDetected, ErrorKind::kInvalidInput,
                       "cheat detected: " + *cheat + "; the person is locked out");
     err.locked_until = until;
-    throw err;
+    throw IssuanceError(std::move(err));
   }
 
   struct Signed {

@@ -5,9 +5,9 @@
 #include <algorithm>
 
 #include "core/base64url.h"
+#include "core/candidate.h"
 #include "core/escrow.h"
 #include "core/idnumber.h"
-#include "core/jwk.h"
 #include "core/jws.h"
 
 namespace realdid::wallet {
@@ -236,21 +236,21 @@ Issuance::Issuance(const KeySet& keys, const SessionOffer& offer, const TamperFo
       c->holder_jwk = HolderKeyFromScalar(in.holder_d).Public().Jwk();
       c->holder_x = b64url::Decode(c->holder_jwk.at("x").as_string());
       c->holder_y = b64url::Decode(c->holder_jwk.at("y").as_string());
-      escrow::CredentialFields f{.kid = in.session.kid,
-                                 .iat = static_cast<std::uint64_t>(in.session.iat),
-                                 .exp = static_cast<std::uint64_t>(in.session.exp),
-                                 .jti = in.jti,
-                                 .cnf_thumbprint = jwk::ThumbprintSha256(c->holder_jwk)};
-      c->escrow = escrow::SealEscrow(keys_.escrow_pk, in.session.escrow_kid, f, in.issuance_id,
-                                     in.escrow_ikm.reveal());
-      c->trace = escrow::SealTrace(keys_.escrow_pk, in.session.escrow_kid, f, in.issuance_id,
-                                   c->escrow, in.trace_ikm.reveal());
-      credential::CandidateOpening op{.holder_x = c->holder_x, .holder_y = c->holder_y,
-                                      .jti = in.jti, .salts = in.salts,
-                                      .escrow = Concat({c->escrow.enc, c->escrow.ct})};
-      c->built = credential::Build(in.session, op);
-      c->blinding = blind_rsa::BlindWith(key_->pk, AsBytes(c->built.signing_input),
-                                         in.pss_salt.reveal(), in.r.reveal());
+      candidate::Opening op{.holder_x = c->holder_x,
+                            .holder_y = c->holder_y,
+                            .jti = in.jti,
+                            .salts = {},
+                            .pss_salt = in.pss_salt.reveal(),
+                            .r = in.r.reveal(),
+                            .escrow_ikm = in.escrow_ikm.reveal(),
+                            .trace_ikm = in.trace_ikm.reveal()};
+      for (std::size_t s = 0; s < credential::kNumDisclosed; ++s) op.salts[s] = in.salts[s];
+      candidate::Candidate derived = candidate::Derive(
+          candidate::Context{in.session, in.issuance_id, keys_.escrow_pk, key_->pk}, op);
+      c->escrow = std::move(derived.escrow);
+      c->trace = std::move(derived.trace);
+      c->built = std::move(derived.credential);
+      c->blinding = std::move(derived.blinding);
       c->commitment.blinded_msg = c->blinding.blinded_msg;
       c->commitment.trace = Concat({c->trace.enc, c->trace.ct});
       if (tamper_ != nullptr && tamper_->commitment) tamper_->commitment(i, c->commitment);

@@ -6,12 +6,13 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <filesystem>
 #include <set>
 
 #include "core/base64url.h"
 #include "core/blind_rsa.h"
-#include "core/escrow.h"
+#include "core/candidate.h"
 #include "core/hpke.h"
 #include "core/idnumber.h"
 #include "core/jwk.h"
@@ -73,28 +74,25 @@ struct SoftAuthority {
   bool OpeningMatches(const SessionOffer& offer, const json::Value& op,
                       const json::Value& committed) const {
     const auto& hj = op.at("holder_jwk");
-    Bytes x = b64url::Decode(hj.at("x").as_string());
-    Bytes y = b64url::Decode(hj.at("y").as_string());
-    json::Value holder = jwk::EcP256Public(x, y);
-    Bytes jti = b64url::Decode(op.at("jti").as_string());
-    escrow::CredentialFields f{offer.values.kid, static_cast<std::uint64_t>(offer.values.iat),
-                               static_cast<std::uint64_t>(offer.values.exp), jti,
-                               jwk::ThumbprintSha256(holder)};
-    auto esc = escrow::SealEscrow(escrow.public_key, escrow_kid, f, offer.issuance_id,
-                                  b64url::Decode(op.at("escrow_ikm").as_string()));
-    auto tr = escrow::SealTrace(escrow.public_key, escrow_kid, f, offer.issuance_id, esc,
-                                b64url::Decode(op.at("trace_ikm").as_string()));
-    credential::CandidateOpening o{x, y, jti, {}, Concat({esc.enc, esc.ct})};
-    for (std::size_t i = 0; i < 5; ++i) {
-      o.salts[i] = b64url::Decode(op.at("salts").as_array()[i].as_string());
+    auto field = [&op](const char* name) { return b64url::Decode(op.at(name).as_string()); };
+    const Bytes x = b64url::Decode(hj.at("x").as_string());
+    const Bytes y = b64url::Decode(hj.at("y").as_string());
+    const Bytes jti = field("jti"), pss_salt = field("pss_salt"), r = field("r");
+    const Bytes escrow_ikm = field("escrow_ikm"), trace_ikm = field("trace_ikm");
+    std::array<Bytes, credential::kNumDisclosed> salts;
+    for (std::size_t i = 0; i < salts.size(); ++i) {
+      salts[i] = b64url::Decode(op.at("salts").as_array()[i].as_string());
     }
-    credential::SessionValues sv = offer.values;
-    auto built = credential::Build(sv, o);
-    auto b = blind_rsa::BlindWith(sk.public_key(), AsBytes(built.signing_input),
-                                  b64url::Decode(op.at("pss_salt").as_string()),
-                                  b64url::Decode(op.at("r").as_string()));
-    return b64url::Encode(b.blinded_msg) == committed.at("blinded_msg").as_string() &&
-           b64url::Encode(Concat({tr.enc, tr.ct})) == committed.at("trace").as_string();
+    candidate::Opening o{.holder_x = x, .holder_y = y, .jti = jti, .salts = {},
+                         .pss_salt = pss_salt, .r = r, .escrow_ikm = escrow_ikm,
+                         .trace_ikm = trace_ikm};
+    for (std::size_t i = 0; i < salts.size(); ++i) o.salts[i] = salts[i];
+    credential::SessionValues values = offer.values;
+    values.escrow_kid = escrow_kid;  // the authority's own escrow key id
+    const candidate::Candidate c = candidate::Derive(
+        candidate::Context{values, offer.issuance_id, escrow.public_key, sk.public_key()}, o);
+    return b64url::Encode(c.blinding.blinded_msg) == committed.at("blinded_msg").as_string() &&
+           b64url::Encode(c.TraceBytes()) == committed.at("trace").as_string();
   }
 };
 

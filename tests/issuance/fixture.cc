@@ -1,5 +1,8 @@
 #include "tests/issuance/fixture.h"
 
+#include <algorithm>
+
+#include "core/candidate.h"
 #include "core/hash.h"
 
 namespace realdid::issuance::testing {
@@ -14,6 +17,17 @@ FakeGateway* IssuanceFixture::ctid_ = nullptr;
 int IssuanceFixture::next_person_ = 0;
 
 namespace {
+// A random r with 1 < r < n (gcd with n is checked by BlindWith; a failure is negligible).
+Bytes DrawR(const blind_rsa::PublicKey& pk) {
+  for (;;) {
+    Bytes r = RandomBytes(pk.modulus_len());
+    r[0] = static_cast<std::uint8_t>(r[0] % pk.n()[0]);  // top byte below n's: r < n
+    const bool above_one =
+        std::any_of(r.begin(), r.end() - 1, [](std::uint8_t b) { return b != 0; }) || r.back() > 1;
+    if (above_one) return r;
+  }
+}
+
 const ceremony::KeyRecord& Role(const std::vector<ceremony::KeyRecord>& keys,
                                 const std::string& role) {
   for (const auto& k : keys) {
@@ -126,33 +140,52 @@ std::vector<WalletCandidate> IssuanceFixture::BuildCandidates(const OpenedSessio
     for (Bytes& salt : o.salts) salt = RandomBytes(16);
     o.escrow_ikm = RandomBytes(32);
     o.trace_ikm = RandomBytes(32);
+    o.pss_salt = RandomBytes(blind_rsa::kSaltLen);
+    o.r = DrawR(km_->pk);
     if (t.opening) t.opening(i, o);
 
     credential::SessionValues values = s.values;
     if (t.values) t.values(i, values);
-    escrow::CredentialFields fields;
-    fields.kid = values.kid;
-    fields.iat = static_cast<std::uint64_t>(values.iat);
-    fields.exp = static_cast<std::uint64_t>(values.exp);
-    fields.jti = o.jti;
-    fields.cnf_thumbprint = jwk::ThumbprintSha256(jwk::EcP256Public(o.holder_x, o.holder_y));
-    Bytes issuance_id = s.issuance_id;
-    escrow::CredentialFields escrow_fields = fields;
-    if (t.escrow) t.escrow(i, issuance_id, escrow_fields);
-    hpke::Sealed esc = escrow::SealEscrow(km_->keys.escrow_pk, values.escrow_kid, escrow_fields,
-                                          issuance_id, o.escrow_ikm);
-    Bytes escrow_bytes = Concat({esc.enc, esc.ct});
-    if (t.escrow_bytes) t.escrow_bytes(i, escrow_bytes);
-    credential::CandidateOpening co{o.holder_x, o.holder_y, o.jti, o.salts, escrow_bytes};
-    c.built = credential::Build(values, co);
-    c.blinding = blind_rsa::Blind(km_->pk, AsBytes(c.built.signing_input),
-                                  blind_rsa::Variant::kPssDeterministic);
-    o.pss_salt = Bytes(c.blinding.salt.reveal().begin(), c.blinding.salt.reveal().end());
-    o.r = Bytes(c.blinding.r.reveal().begin(), c.blinding.r.reveal().end());
-    hpke::Sealed trace = escrow::SealTrace(km_->keys.escrow_pk, values.escrow_kid, fields,
-                                           s.issuance_id, esc, o.trace_ikm);
+    if (!t.escrow && !t.escrow_bytes) {
+      // An honest escrow: the one derivation the wallet and the authority use.
+      candidate::Opening view{.holder_x = o.holder_x,
+                              .holder_y = o.holder_y,
+                              .jti = o.jti,
+                              .salts = {},
+                              .pss_salt = o.pss_salt,
+                              .r = o.r,
+                              .escrow_ikm = o.escrow_ikm,
+                              .trace_ikm = o.trace_ikm};
+      for (std::size_t n = 0; n < credential::kNumDisclosed; ++n) view.salts[n] = o.salts[n];
+      candidate::Candidate d = candidate::Derive(
+          candidate::Context{values, s.issuance_id, km_->keys.escrow_pk, km_->pk}, view);
+      c.committed.trace = d.TraceBytes();
+      c.built = std::move(d.credential);
+      c.blinding = std::move(d.blinding);
+    } else {
+      // A cheating escrow deviates from candidate::Derive between its steps, so it is spelled out:
+      // the escrow is sealed over altered inputs (or replaced), the trace over the honest fields.
+      escrow::CredentialFields fields;
+      fields.kid = values.kid;
+      fields.iat = static_cast<std::uint64_t>(values.iat);
+      fields.exp = static_cast<std::uint64_t>(values.exp);
+      fields.jti = o.jti;
+      fields.cnf_thumbprint = jwk::ThumbprintSha256(jwk::EcP256Public(o.holder_x, o.holder_y));
+      Bytes issuance_id = s.issuance_id;
+      escrow::CredentialFields escrow_fields = fields;
+      if (t.escrow) t.escrow(i, issuance_id, escrow_fields);
+      hpke::Sealed esc = escrow::SealEscrow(km_->keys.escrow_pk, values.escrow_kid, escrow_fields,
+                                            issuance_id, o.escrow_ikm);
+      Bytes escrow_bytes = Concat({esc.enc, esc.ct});
+      if (t.escrow_bytes) t.escrow_bytes(i, escrow_bytes);
+      credential::CandidateOpening co{o.holder_x, o.holder_y, o.jti, o.salts, escrow_bytes};
+      c.built = credential::Build(values, co);
+      c.blinding = blind_rsa::BlindWith(km_->pk, AsBytes(c.built.signing_input), o.pss_salt, o.r);
+      hpke::Sealed trace = escrow::SealTrace(km_->keys.escrow_pk, values.escrow_kid, fields,
+                                             s.issuance_id, esc, o.trace_ikm);
+      c.committed.trace = Concat({trace.enc, trace.ct});
+    }
     c.committed.blinded_msg = c.blinding.blinded_msg;
-    c.committed.trace = Concat({trace.enc, trace.ct});
     if (t.after) t.after(i, c);
     out.push_back(std::move(c));
   }

@@ -248,7 +248,7 @@ TEST_F(IssuanceE2eTest, CliIssuePresentFetchVerify) {
     }
     parts.push_back(cur);
     ASSERT_EQ(parts.size(), 4u);  // jwt, 2 disclosures, kb-jwt
-    std::string disc = std::string(b64url::Decode(parts[2]).begin(), b64url::Decode(parts[2]).end());
+    std::string disc = ToString(b64url::Decode(parts[2]));
     auto pos = disc.find(province);
     ASSERT_NE(pos, std::string::npos);
     disc.replace(pos, 2, province == "11" ? "12" : "11");

@@ -261,7 +261,7 @@ for _ in $(seq 1 60); do
   sleep 0.5
 done
 curl -fsS -o /dev/null "$prom/-/ready" || { tail -n 20 "$work/prometheus.log"; die "Prometheus did not become ready"; }
-log "Prometheus $(prometheus --version 2>&1 | head -n1 | awk '{print $3}') on $prom scraping $metrics_url"
+log "Prometheus $(prometheus --version 2>&1 | awk 'NR == 1 {print $3}') on $prom scraping $metrics_url"
 
 query() { curl -fsS --get --data-urlencode "query=$1" "$prom/api/v1/query"; }
 expect() {  # expect NAME PROMQL: the query returns at least one sample (bounded wait)

@@ -40,9 +40,12 @@ log.level = ERROR
 slots.removable = false
 CONF
   export SOFTHSM2_CONF="$S/softhsm2.conf"
-  local label pinf sof
+  local label pinf sof slots
   for label in "$ISSUANCE_TOKEN" "$ESCROW_TOKEN"; do
-    if softhsm2-util --show-slots 2>/dev/null | grep -Eq "Label:[[:space:]]*$label[[:space:]]*$"; then
+    # Captured first: under pipefail, `grep -q` closing the pipe early could fail the test and
+    # create a second token with the same label.
+    slots=$(softhsm2-util --show-slots 2>/dev/null || true)
+    if grep -Eq "Label:[[:space:]]*$label[[:space:]]*$" <<<"$slots"; then
       continue
     fi
     pinf=$(secret_file "$label.pin"); sof=$(secret_file "$label.so-pin")

@@ -63,7 +63,9 @@ missing=()
 for b in "$stage"/bin/*; do
   [ -e "$b" ] || continue
   while read -r lib; do
-    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x86_64/ { print $NF; exit }')
+    # awk reads all of its input (no early exit): under pipefail an early exit would make
+    # ldconfig die of SIGPIPE and fail the whole script, depending on timing.
+    path=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|x86_64/ && !f { print $NF; f = 1 }')
     [ -n "$path" ] || { missing+=("$lib(unresolved, needed by $(basename "$b"))"); continue; }
     pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n1 | cut -d: -f1) || true
     [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -n1 | cut -d: -f1) || true

@@ -5,11 +5,7 @@
 # is the one place they appear on a command line.
 set -eu
 S=/run/secrets
-have_token() {  # output captured first: no SIGPIPE race between grep -q and softhsm2-util
-  local slots
-  slots=$(softhsm2-util --show-slots 2>/dev/null || true)
-  grep -Eq "Label:[[:space:]]*$1[[:space:]]*\$" <<<"$slots"
-}
+have_token() { softhsm2-util --show-slots 2>/dev/null | grep -Eq "Label:[[:space:]]*$1[[:space:]]*\$"; }
 for t in issuance escrow; do
   if ! have_token "realdid-$t"; then
     softhsm2-util --init-token --free --label "realdid-$t" \

@@ -4,6 +4,7 @@
 #include <Poco/Net/HTTPClientSession.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,6 +85,8 @@ TEST(AuthorityBinaryTest, ServesAndStopsOnSigterm) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
+    // A server child must not outlive the test binary, even when it aborts (sanitizers).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(out_pipe[1], STDOUT_FILENO);
     int err = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(err, STDERR_FILENO);

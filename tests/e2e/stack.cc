@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -58,6 +59,8 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv,
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork");
   if (pid_ == 0) {
+    // A server child must not outlive the test binary, even when it aborts (sanitizers).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(p[1], STDOUT_FILENO);
     int err = ::open(stderr_log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (err >= 0) ::dup2(err, STDERR_FILENO);

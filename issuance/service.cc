@@ -12,6 +12,7 @@
 #include "core/hash.h"
 #include "core/idnumber.h"
 #include "core/json.h"
+#include "core/key_window.h"
 #include "db/audit_store.h"
 #include "db/db_error.h"
 #include "issuance/identity_box.h"
@@ -73,20 +74,7 @@ int UniformIndex(int bound) {
 }
 
 const SigningKey* Keys::Active(std::int64_t now) const {
-  // The window contains now and started last; a tie for the latest start is no active key (the
-  // wallet refuses it too: docs/protocol.md 5.6).
-  const SigningKey* best = nullptr;
-  bool tie = false;
-  for (const SigningKey& k : signing) {
-    if (k.nbf > now || now >= k.exp) continue;
-    if (best == nullptr || k.nbf > best->nbf) {
-      best = &k;
-      tie = false;
-    } else if (k.nbf == best->nbf) {
-      tie = true;
-    }
-  }
-  return tie ? nullptr : best;
+  return key_window::Active(std::span<const SigningKey>(signing), now);
 }
 
 const SigningKey* Keys::ByKid(std::string_view kid) const {

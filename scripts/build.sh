@@ -3,7 +3,7 @@
 #   scripts/build.sh release   g++, RelWithDebInfo, warnings as errors       -> build/release
 #   scripts/build.sh asan      clang, ASan+UBSan, libFuzzer targets linked   -> build/asan
 #   scripts/build.sh tsan      clang, ThreadSanitizer                        -> build/tsan
-# Extra arguments are passed to ninja (e.g. target names).
+# Extra arguments are passed to ninja (e.g. target names); `--configure` only configures.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -20,5 +20,6 @@ if [ ! -f "$dir/build.ninja" ]; then
   log "configuring $preset in $dir"
   cmake -S "$REALDID_ROOT" -B "$dir" -G Ninja "${args[@]}" >/dev/null
 fi
+[ "${1:-}" = "--configure" ] && exit 0
 log "building $preset"
 ninja -C "$dir" -j "$(jobs_count)" "$@"

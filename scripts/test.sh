@@ -61,7 +61,11 @@ done
 if [ "${REALDID_SKIP_TSAN:-0}" != 1 ]; then
   stage "clang ThreadSanitizer build: concurrency tests"
   export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$REALDID_ROOT/tests/tsan.supp"
-  scripts/build.sh tsan $(cat tests/concurrency-targets.txt)
+  # Only the test binaries labelled "concurrency" (one ctest entry per binary, named as its target).
+  scripts/build.sh tsan --configure
+  mapfile -t targets < <(ctest --test-dir build/tsan -N -L concurrency | sed -n 's/^ *Test *#[0-9]*: //p')
+  [ "${#targets[@]}" -gt 0 ] || die "no test is labelled concurrency"
+  scripts/build.sh tsan "${targets[@]}"
   ctest_run build/tsan -L concurrency
 fi
 

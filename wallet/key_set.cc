@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/jwk.h"
 #include "core/jws.h"
+#include "core/key_window.h"
 
 namespace realdid::wallet {
 namespace {
@@ -37,18 +38,7 @@ const SigningKey* KeySet::Find(std::string_view kid) const noexcept {
 }
 
 const SigningKey* KeySet::Active(std::int64_t now) const noexcept {
-  const SigningKey* best = nullptr;
-  bool tie = false;
-  for (const auto& k : keys) {
-    if (!k.ValidAt(now)) continue;
-    if (best == nullptr || k.nbf > best->nbf) {
-      best = &k;
-      tie = false;
-    } else if (k.nbf == best->nbf) {
-      tie = true;
-    }
-  }
-  return tie ? nullptr : best;
+  return key_window::Active(std::span<const SigningKey>(keys), now);
 }
 
 sdjwt::KeyLookup KeySet::Lookup(std::int64_t now) const {

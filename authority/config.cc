@@ -214,6 +214,21 @@ const std::vector<KeySpec>& Keys() {
        [](AuthorityConfig& c, std::string_view v) {
          c.issuance.lockout = ParseSeconds("issuance", "lockout", v, 60, 3650LL * 86400);
        }},
+      {"issuance", "max_active_credentials",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.issuance.max_active_credentials =
+             static_cast<int>(ParseUnsigned("issuance", "max_active_credentials", v, 0, 1000));
+       }},
+      {"privacypass", "daily_quota",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.privacypass.daily_quota =
+             static_cast<std::int64_t>(ParseUnsigned("privacypass", "daily_quota", v, 1, 100000));
+       }},
+      {"privacypass", "max_batch",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.privacypass.max_batch =
+             static_cast<int>(ParseUnsigned("privacypass", "max_batch", v, 1, 1000));
+       }},
       {"ctid", "base_url", [](AuthorityConfig& c, std::string_view v) { c.ctid.base_url = v; }},
       {"ctid", "client_cert_file",
        [](AuthorityConfig& c, std::string_view v) { c.ctid.client_cert_file = v; }},
@@ -253,6 +268,63 @@ const std::vector<KeySpec>& Keys() {
        [](AuthorityConfig& c, std::string_view v) {
          c.ctid.breaker_open_duration = ParseDuration("ctid", "breaker_open_duration", v,
                                                       milliseconds(100), milliseconds(600000));
+       }},
+      {"admin", "listen_address",
+       [](AuthorityConfig& c, std::string_view v) { c.admin.listen_address = v; }},
+      {"admin", "port",
+       [](AuthorityConfig& c, std::string_view v) {
+         if (v.empty()) {
+           c.admin.port.reset();
+         } else {
+           c.admin.port = static_cast<std::uint16_t>(ParseUnsigned("admin", "port", v, 0, 65535));
+         }
+       }},
+      {"admin", "tls_cert_file",
+       [](AuthorityConfig& c, std::string_view v) { c.admin.tls_cert_file = v; }},
+      {"admin", "tls_key_file",
+       [](AuthorityConfig& c, std::string_view v) { c.admin.tls_key_file = v; }},
+      {"admin", "client_ca_file",
+       [](AuthorityConfig& c, std::string_view v) { c.admin.client_ca_file = v; }},
+      {"limits", "enabled",
+       [](AuthorityConfig& c, std::string_view v) {
+         if (v != "true" && v != "false") Bad("limits", "enabled", "expected true or false");
+         c.limits.enabled = v == "true";
+       }},
+      {"limits", "rate_per_minute",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.limits.rate_per_minute =
+             static_cast<std::int64_t>(ParseUnsigned("limits", "rate_per_minute", v, 1, 1000000));
+       }},
+      {"limits", "burst",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.limits.burst = static_cast<std::int64_t>(ParseUnsigned("limits", "burst", v, 1, 100000));
+       }},
+      {"limits", "max_sources",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.limits.max_sources =
+             static_cast<std::int64_t>(ParseUnsigned("limits", "max_sources", v, 1, 10000000));
+       }},
+      {"limits", "ctid_failures",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.limits.ctid_failures =
+             static_cast<std::int64_t>(ParseUnsigned("limits", "ctid_failures", v, 1, 100000));
+       }},
+      {"limits", "ctid_failure_window",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.limits.ctid_failure_window = ParseSeconds("limits", "ctid_failure_window", v, 1, 86400);
+       }},
+      {"limits", "ctid_block",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.limits.ctid_block = ParseSeconds("limits", "ctid_block", v, 1, 7LL * 86400);
+       }},
+      {"audit", "checkpoint_rows",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.audit.checkpoint_rows =
+             static_cast<std::int64_t>(ParseUnsigned("audit", "checkpoint_rows", v, 1, 1000000));
+       }},
+      {"audit", "checkpoint_interval",
+       [](AuthorityConfig& c, std::string_view v) {
+         c.audit.checkpoint_interval = ParseSeconds("audit", "checkpoint_interval", v, 1, 86400);
        }},
       {"log", "level",
        [](AuthorityConfig& c, std::string_view v) {
@@ -329,7 +401,22 @@ void Validate(const AuthorityConfig& c, bool check_files) {
       (c.issuance.iss.rfind("https://", 0) != 0 || c.issuance.iss.back() == '/')) {
     Bad("issuance", "iss", "must be an https:// base URL without a trailing '/'");
   }
+  if (c.admin.port) {
+    if (c.admin.listen_address.empty()) Bad("admin", "listen_address", "required");
+    if (c.admin.tls_cert_file.empty()) Bad("admin", "tls_cert_file", "required");
+    if (c.admin.tls_key_file.empty()) Bad("admin", "tls_key_file", "required");
+    if (c.admin.client_ca_file.empty()) Bad("admin", "client_ca_file", "required");
+    if (*c.admin.port != 0 && c.admin.listen_address == c.server.listen_address &&
+        *c.admin.port == c.server.port) {
+      Bad("admin", "port", "must differ from [server] port");
+    }
+  }
   if (check_files) {
+    if (c.admin.port) {
+      CheckReadableFile("admin", "tls_cert_file", c.admin.tls_cert_file);
+      CheckReadableFile("admin", "tls_key_file", c.admin.tls_key_file);
+      CheckReadableFile("admin", "client_ca_file", c.admin.client_ca_file);
+    }
     if (!c.ctid.base_url.empty()) {
       CheckReadableFile("ctid", "client_cert_file", c.ctid.client_cert_file);
       CheckReadableFile("ctid", "client_key_file", c.ctid.client_key_file);

@@ -69,6 +69,14 @@ struct IssuanceConfig {
   std::int64_t session_ttl = 600;
   std::int64_t nonce_ttl = 300;
   std::int64_t lockout = std::int64_t{30} * 86400;
+  int max_active_credentials = 3;  // unexpired credentials per person (0 = no cap)
+};
+
+// [privacypass]: RFC 9578 token issuance for RealDID holders (authority/privacypass_routes.h).
+// Served when the key manifest lists a "privacypass" key and issuance is configured.
+struct PrivacyPassConfig {
+  std::int64_t daily_quota = 100;  // tokens per credential per UTC day (1..100000)
+  int max_batch = 100;             // token requests in one batched request (1..1000)
 };
 
 // [ctid]: the CTID adapter (ctid/http_gateway.h), HTTPS with mutual TLS.
@@ -86,6 +94,35 @@ struct CtidConfig {
   std::chrono::milliseconds breaker_open_duration{10000};
 };
 
+// [admin]: the operator/auditor listener (mutual TLS; authority/admin_routes.h). Served only when
+// port is set. Client certificates must chain to client_ca_file (the internal CA, scripts/pki.sh).
+struct AdminConfig {
+  std::string listen_address = "127.0.0.1";
+  std::optional<std::uint16_t> port;  // unset = no admin listener
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string client_ca_file;
+};
+
+// [limits]: per-source admission on the public listener before any CTID call
+// (authority/access_limiter.h). In-process: per node.
+struct LimitsConfig {
+  bool enabled = true;
+  std::int64_t rate_per_minute = 60;
+  std::int64_t burst = 20;
+  std::int64_t max_sources = 100000;
+  std::int64_t ctid_failures = 10;
+  std::int64_t ctid_failure_window = 600;  // seconds (<n>s|m|h|d in the file)
+  std::int64_t ctid_block = 900;           // seconds
+};
+
+// [audit]: signed checkpoints of the audit log (authority/audit_checkpointer.h): one is due after
+// checkpoint_rows new rows or checkpoint_interval (<n>s|m|h|d) since the last one, whichever first.
+struct AuditConfig {
+  std::int64_t checkpoint_rows = 1000;
+  std::int64_t checkpoint_interval = 300;  // seconds; keep well below the 900 s alert threshold
+};
+
 struct LogConfig {
   LogLevel level = LogLevel::kInfo;
 };
@@ -98,6 +135,10 @@ struct AuthorityConfig {
   LogConfig log;
   IssuanceConfig issuance;
   CtidConfig ctid;
+  PrivacyPassConfig privacypass;
+  AdminConfig admin;
+  LimitsConfig limits;
+  AuditConfig audit;
 };
 
 // Returns the value of an environment variable or nullopt. Injected so tests need not touch

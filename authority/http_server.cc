@@ -3,7 +3,7 @@
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/TCPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerRequestImpl.h>
@@ -22,6 +22,7 @@
 #include <istream>
 #include <mutex>
 
+#include "authority/http_connection.h"
 #include "authority/log.h"
 #include "authority/metrics.h"
 #include "authority/problem.h"
@@ -76,13 +77,19 @@ struct BodyInfo {
   bool chunked = false;
   std::int64_t length = -1;  // Content-Length, -1 when absent
   bool malformed = false;    // unparsable or negative Content-Length
-  bool present() const noexcept { return chunked || malformed || length > 0; }
+  bool ambiguous = false;    // Transfer-Encoding not exactly chunked, or next to Content-Length
+  bool present() const noexcept { return chunked || malformed || ambiguous || length > 0; }
 };
 
 BodyInfo InspectBody(const Poco::Net::HTTPServerRequest& req) {
   BodyInfo b;
   try {
     b.chunked = req.getChunkedTransferEncoding();
+    // Request smuggling: a Transfer-Encoding other than exactly "chunked", or one next to a
+    // Content-Length, makes the framing ambiguous.
+    if (req.has("Transfer-Encoding") && (!b.chunked || req.has("Content-Length"))) {
+      b.ambiguous = true;
+    }
     if (req.hasContentLength()) {
       b.length = req.getContentLength64();
       if (b.length < 0) b.malformed = true;
@@ -154,7 +161,8 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
                               request.request_id);
       } else {
         if (body.malformed) InvalidInput("malformed Content-Length");
-        Admit(req, body, request, out, route_label, body_consumed, cacheable);
+        if (body.ambiguous) InvalidInput("ambiguous message framing (Transfer-Encoding)");
+        Admit(req, resp, body, request, out, route_label, body_consumed, cacheable);
       }
     } catch (const Error& e) {
       out = ProblemResponse(ProblemFromError(e, request.request_id), request.request_id);
@@ -168,8 +176,12 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
       Error wrapped(ErrorKind::kInternal, "unknown exception");
       out = ProblemResponse(ProblemFromError(wrapped, request.request_id), request.request_id);
     }
-    // An unread body would be parsed as the next request: close the connection instead.
-    if (!body_consumed) keep_alive = false;
+    // An unread body would be parsed as the next request: close the connection instead (after a
+    // lingering drain, so a client still sending reads this answer rather than a reset).
+    if (!body_consumed) {
+      keep_alive = false;
+      MarkBodyUnread();
+    }
     // Recorded before the answer leaves, so a client that saw the answer also sees the count.
     double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     if (shared_->metrics != nullptr) {
@@ -186,8 +198,9 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
   }
 
   // Header-size check, then routing and the handler.
-  void Admit(Poco::Net::HTTPServerRequest& req, const BodyInfo& body, HttpRequest& request,
-             HttpResponse& out, std::string& route_label, bool& body_consumed, bool& cacheable) {
+  void Admit(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp,
+             const BodyInfo& body, HttpRequest& request, HttpResponse& out,
+             std::string& route_label, bool& body_consumed, bool& cacheable) {
     const HttpServerOptions& opt = shared_->options;
     // Header size: request line plus every "name: value\r\n".
     std::size_t header_bytes = req.getMethod().size() + req.getURI().size() + 12;
@@ -200,13 +213,13 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
                                                  std::to_string(opt.max_header_bytes) + " bytes"),
                             request.request_id);
     } else {
-      RouteAndHandle(req, body, request, out, route_label, body_consumed, cacheable);
+      RouteAndHandle(req, resp, body, request, out, route_label, body_consumed, cacheable);
     }
   }
 
-  void RouteAndHandle(Poco::Net::HTTPServerRequest& req, const BodyInfo& body, HttpRequest& request,
-                      HttpResponse& out, std::string& route_label, bool& body_consumed,
-                      bool& cacheable) {
+  void RouteAndHandle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp,
+                      const BodyInfo& body, HttpRequest& request, HttpResponse& out,
+                      std::string& route_label, bool& body_consumed, bool& cacheable) {
     const HttpServerOptions& opt = shared_->options;
     try {
       Poco::URI uri(req.getURI());
@@ -261,19 +274,36 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
       return;
     }
     if (has_length || chunked) {
+      // Only now, when the request is admitted, does the client get its "100 Continue".
+      if (req.getExpectContinue()) resp.sendContinue();
       std::istream& in = req.stream();
       char buf[8192];
-      while (in) {
-        in.read(buf, sizeof buf);
-        auto n = static_cast<std::size_t>(in.gcount());
-        if (n == 0) break;
-        if (request.body.size() + n > limit) {
-          out = ProblemResponse(
-              HttpProblem(413, "request body exceeds " + std::to_string(limit) + " bytes"),
-              request.request_id);
-          return;  // body_consumed stays false: the connection is closed
+      try {
+        while (in) {
+          in.read(buf, sizeof buf);
+          auto n = static_cast<std::size_t>(in.gcount());
+          if (n == 0) break;
+          if (request.body.size() + n > limit) {
+            out = ProblemResponse(
+                HttpProblem(413, "request body exceeds " + std::to_string(limit) + " bytes"),
+                request.request_id);
+            return;  // body_consumed stays false: the connection is closed
+          }
+          request.body.append(buf, n);
         }
-        request.body.append(buf, n);
+      } catch (const Poco::Exception&) {
+        // Cut by the request deadline, a broken chunk encoding, or the peer went away.
+        if (RequestTimedOut()) {
+          out = ProblemResponse(HttpProblem(408, "the request did not arrive in time"),
+                                request.request_id);
+          return;
+        }
+        InvalidInput("the request body cannot be read");
+      }
+      if (RequestTimedOut()) {
+        out = ProblemResponse(HttpProblem(408, "the request did not arrive in time"),
+                              request.request_id);
+        return;
       }
       if (has_length && request.body.size() != static_cast<std::size_t>(body.length)) {
         InvalidInput("request body shorter than Content-Length");
@@ -286,6 +316,7 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
                             request.request_id);
       return;
     }
+    MarkRequestRead();  // the deadline covers arrival only, not the handler's own work
     out = route.handler(request);
   }
 
@@ -388,9 +419,12 @@ HttpsServer::HttpsServer(HttpServerOptions options, std::shared_ptr<const Router
   params->setServerName("");
   params->setSoftwareVersion("");
   pool_ = std::make_unique<Poco::ThreadPool>(1, options_.max_connections + 1, 60);
-  server_ = std::make_unique<Poco::Net::HTTPServer>(
-      Poco::Net::HTTPRequestHandlerFactory::Ptr(new DispatchFactory(shared_)), *pool_, *listener_,
-      params);
+  connections_ = std::make_shared<ConnectionRegistry>(options_.request_timeout);
+  server_ = std::make_unique<Poco::Net::TCPServer>(
+      MakeConnectionFactory(connections_, params,
+                            Poco::Net::HTTPRequestHandlerFactory::Ptr(new DispatchFactory(shared_)),
+                            options_.name),
+      *pool_, *listener_, params);
 }
 
 HttpsServer::~HttpsServer() {
@@ -429,7 +463,7 @@ bool HttpsServer::Stop() {
         shared_->cv.wait_for(lock, options_.drain_timeout, [&] { return shared_->in_flight == 0; });
   }
   // Close kept-alive connections; abort the ones still busy if the drain timed out.
-  server_->stopAll(/*abortCurrent=*/!drained);
+  connections_->StopAll(/*abort=*/!drained);
   int left = in_flight();
   if (drained) {
     LogInfo("listener stopped", {{"listener", options_.name}});

@@ -1,4 +1,4 @@
-// HttpsServer: one HTTPS listener (Poco HTTPServer over a TLS 1.2/1.3 SecureServerSocket) that
+// HttpsServer: one HTTPS listener (Poco TCPServer over a TLS 1.2/1.3 SecureServerSocket) that
 // dispatches every request through a Router.
 //
 // Per request it: assigns a random request id (X-Request-Id), enforces the header-size limit (431),
@@ -11,9 +11,15 @@
 // Stop() stops accepting (closes the listening socket), waits for in-flight requests up to the
 // drain timeout, answers requests that arrive on kept-alive connections meanwhile with 503, then
 // closes the remaining connections (aborting the ones still busy if the drain timed out).
-// Limits below this layer: Poco refuses a request head it cannot parse (over 100 header fields, a
-// field over 8 KiB, a non-numeric Content-Length) before any handler runs: plain 400 or a closed
-// connection, not a problem document. request_timeout is Poco's per-socket-operation timeout.
+// The connection layer (authority/http_connection.h) answers what never reaches a handler with
+// problem documents too: an unparsable request head (400; over 100 header fields or a field over
+// 8 KiB: 431; a request target over 16 KiB: 414); a request that has not arrived whole within
+// request_timeout (wall clock, head and body: 408, then close; slow clients). Answers that leave
+// a body unread close the connection after a bounded lingering drain, so a client still sending
+// an oversized body reads its 413. Connections: at most max_connections are served at once and as
+// many wait queued; beyond that a new connection is closed at accept. Per-socket operations also
+// time out after request_timeout; an idle kept-alive connection after min(request_timeout, 15 s).
+// Framing: a Transfer-Encoding other than exactly "chunked", or next to a Content-Length, is 400.
 // Thread-safety: Start/Stop from one controlling thread; handlers run on the server's pool.
 #pragma once
 
@@ -30,13 +36,14 @@
 namespace Poco {
 class ThreadPool;
 namespace Net {
-class HTTPServer;
+class TCPServer;
 }  // namespace Net
 }  // namespace Poco
 
 namespace realdid::authority {
 
 class Metrics;
+class ConnectionRegistry;
 
 struct HttpServerOptions {
   std::string name = "public";  // listener name for logs
@@ -82,7 +89,8 @@ class HttpsServer {
   bool stopped_ = false;
   std::unique_ptr<Poco::ThreadPool> pool_;  // outlives server_
   std::unique_ptr<Poco::Net::SecureServerSocket> listener_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  std::shared_ptr<ConnectionRegistry> connections_;
+  std::unique_ptr<Poco::Net::TCPServer> server_;
 };
 
 }  // namespace realdid::authority

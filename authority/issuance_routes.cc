@@ -132,6 +132,37 @@ Secret BearerFrom(const HttpRequest& req) {
   Fail(ErrorKind::kUnauthorized, "missing or wrong session secret");
 }
 
+// Admission before anything that may reach CTID (authority/access_limiter.h): 429 + Retry-After
+// when the source is over its rate or in the penalty box; a failed real-name check counts
+// against the source.
+template <class F>
+HttpResponse Limited(AccessLimiter* limiter, const HttpRequest& req, bool counts_ctid, F&& body) {
+  if (limiter != nullptr) {
+    AccessLimiter::Decision d = limiter->Admit(req.peer_address);
+    if (!d.allowed) {
+      Problem p = ProblemFromError(
+          Error(ErrorKind::kRateLimited, d.reason == "rate"
+                                             ? "too many requests from this address; retry later"
+                                             : "too many failed real-name checks from this "
+                                               "address; retry later"),
+          req.request_id);
+      p.extensions.emplace_back("retry_after_seconds",
+                                json::Value(std::int64_t{d.retry_after_seconds}));
+      HttpResponse r = ProblemResponse(p, req.request_id);
+      r.headers.emplace_back("Retry-After", std::to_string(d.retry_after_seconds));
+      return r;
+    }
+  }
+  try {
+    return body();
+  } catch (const IssuanceError& e) {
+    if (counts_ctid && limiter != nullptr && e.problem() == issuance::Problem::kCtidFailed) {
+      limiter->RecordCtidFailure(req.peer_address);
+    }
+    throw;
+  }
+}
+
 HttpResponse HandleNonce(issuance::IssuanceService& svc, const HttpRequest& req) {
   json::Value body = ParseObject(req.body.empty() ? "{}" : req.body);
   RequireMembers(body, {}, "nonce request");
@@ -139,9 +170,10 @@ HttpResponse HandleNonce(issuance::IssuanceService& svc, const HttpRequest& req)
   return Json(201, {{"nonce", b64url::Encode(g.nonce)}, {"expires_at", g.expires_at}});
 }
 
-HttpResponse HandleOpen(issuance::IssuanceService& svc, const HttpRequest& req) {
+// The body of POST /v1/issuance/sessions and POST /v1/issuance/history.
+issuance::OpenRequest ParseRealNameRequest(const HttpRequest& req, std::string_view what) {
   json::Value body = ParseObject(req.body);
-  RequireMembers(body, {"name", "id_number", "nonce", "ctid_token"}, "session request");
+  RequireMembers(body, {"name", "id_number", "nonce", "ctid_token"}, what);
   issuance::OpenRequest r;
   const json::Value& name = body.at("name");
   const json::Value& id = body.at("id_number");
@@ -157,7 +189,11 @@ HttpResponse HandleOpen(issuance::IssuanceService& svc, const HttpRequest& req) 
   r.id_number = Secret::FromString(id.as_string());
   r.nonce = B64(body, "nonce", 16);
   r.ctid_token = token.as_string();
-  issuance::OpenedSession s = svc.OpenSession(r);
+  return r;
+}
+
+HttpResponse HandleOpen(issuance::IssuanceService& svc, const HttpRequest& req) {
+  issuance::OpenedSession s = svc.OpenSession(ParseRealNameRequest(req, "session request"));
   const credential::Attested& a = s.values.attested;
   json::Object attested = {{"age_over_18", a.age_over_18},
                            {"age_over_60", a.age_over_60},
@@ -250,6 +286,35 @@ HttpResponse HandleReveal(issuance::IssuanceService& svc, const HttpRequest& req
   return Json(200, {{"blind_signature", b64url::Encode(sig)}});
 }
 
+HttpResponse HandleCancel(issuance::IssuanceService& svc, const HttpRequest& req) {
+  Bytes session_id = SessionIdFrom(req);
+  Secret secret = BearerFrom(req);
+  json::Value body = ParseObject(req.body.empty() ? "{}" : req.body);
+  RequireMembers(body, {}, "cancel");
+  svc.CancelSession(session_id, secret);
+  return Json(200, {{"state", "cancelled"}});
+}
+
+HttpResponse HandleHistory(issuance::IssuanceService& svc, const HttpRequest& req) {
+  issuance::History h = svc.ResidentHistory(ParseRealNameRequest(req, "history request"));
+  json::Array sessions;
+  for (const issuance::HistoryEntry& e : h.sessions) {
+    sessions.emplace_back(json::Object{{"session_id", b64url::Encode(e.session_id)},
+                                       {"kid", e.kid},
+                                       {"state", e.state},
+                                       {"created_at", e.created_at},
+                                       {"expires_at", e.expires_at},
+                                       {"iat", e.iat},
+                                       {"exp", e.exp}});
+  }
+  json::Object out{{"sessions", json::Value(std::move(sessions))}};
+  if (h.locked_until) {
+    out.emplace_back("locked_until", *h.locked_until);
+    out.emplace_back("lock_reason", h.lock_reason.value_or(""));
+  }
+  return Json(200, std::move(out));
+}
+
 Bytes JwkBytes(const json::Value& jwk, std::string_view member) {
   return b64url::Decode(jwk.at(member).as_string());
 }
@@ -305,17 +370,38 @@ issuance::Keys IssuanceKeysFromManifest(const std::vector<ManifestKey>& manifest
   return issuance::Keys{std::move(signing), *hmac, *data, *escrow_pk, escrow_kid};
 }
 
-void AddIssuanceRoutes(Router& router, issuance::IssuanceService& service) {
+void AddIssuanceRoutes(Router& router, issuance::IssuanceService& service,
+                       AccessLimiter* limiter) {
   RouteOptions json_body;
   json_body.consumes = "application/json";
   issuance::IssuanceService* svc = &service;
   router.Add(
       "POST", "/v1/ctid/nonce",
-      [svc](const HttpRequest& r) { return Guarded(r, [&] { return HandleNonce(*svc, r); }); },
+      [svc, limiter](const HttpRequest& r) {
+        return Guarded(r, [&] {
+          return Limited(limiter, r, false, [&] { return HandleNonce(*svc, r); });
+        });
+      },
       json_body);
   router.Add(
       "POST", "/v1/issuance/sessions",
-      [svc](const HttpRequest& r) { return Guarded(r, [&] { return HandleOpen(*svc, r); }); },
+      [svc, limiter](const HttpRequest& r) {
+        return Guarded(r, [&] {
+          return Limited(limiter, r, true, [&] { return HandleOpen(*svc, r); });
+        });
+      },
+      json_body);
+  router.Add(
+      "POST", "/v1/issuance/history",
+      [svc, limiter](const HttpRequest& r) {
+        return Guarded(r, [&] {
+          return Limited(limiter, r, true, [&] { return HandleHistory(*svc, r); });
+        });
+      },
+      json_body);
+  router.Add(
+      "POST", "/v1/issuance/sessions/{id}/cancel",
+      [svc](const HttpRequest& r) { return Guarded(r, [&] { return HandleCancel(*svc, r); }); },
       json_body);
   router.Add(
       "POST", "/v1/issuance/sessions/{id}/commit",

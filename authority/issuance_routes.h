@@ -5,6 +5,10 @@
 //   POST /v1/issuance/sessions                   -> 201 session values
 //   POST /v1/issuance/sessions/{id}/commit       -> 200 {"challenge"}     (Bearer session secret)
 //   POST /v1/issuance/sessions/{id}/reveal       -> 200 {"blind_signature"} (Bearer session secret)
+//   POST /v1/issuance/sessions/{id}/cancel       -> 200 {"state":"cancelled"} (Bearer; before commit)
+//   POST /v1/issuance/history                    -> 200 {"sessions":[...]} (fresh CTID check)
+// With an AccessLimiter, nonce, session start and history are admitted per source address first
+// (429 + Retry-After), and a failed real-name check counts against the source.
 // Bodies are parsed strictly (core/json.h; exact member sets, exact base64url lengths). Problem
 // types are those of docs/protocol.md section 7: a malformed message is `bad-request`; service
 // outcomes map to `invalid-id-number`, `ctid-failed`, `locked` (+ locked_until), `cheat-detected`
@@ -17,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "authority/access_limiter.h"
 #include "authority/key_manifest.h"
 #include "authority/metrics.h"
 #include "authority/router.h"
@@ -43,6 +48,8 @@ class IssuanceMetrics final : public issuance::Events {
 issuance::Keys IssuanceKeysFromManifest(const std::vector<ManifestKey>& manifest,
                                         std::string_view issuance_token);
 
-void AddIssuanceRoutes(Router& router, issuance::IssuanceService& service);
+// limiter may be null (no per-source limits); it must outlive the router.
+void AddIssuanceRoutes(Router& router, issuance::IssuanceService& service,
+                       AccessLimiter* limiter = nullptr);
 
 }  // namespace realdid::authority

@@ -15,15 +15,20 @@
 #include <string_view>
 #include <vector>
 
+#include "authority/access_limiter.h"
+#include "authority/audit_checkpointer.h"
+#include "authority/admin_routes.h"
 #include "authority/backend_metrics.h"
 #include "authority/config.h"
 #include "authority/health.h"
 #include "authority/http_server.h"
 #include "authority/issuance_routes.h"
+#include "authority/privacypass_routes.h"
 #include "authority/key_manifest.h"
 #include "authority/log.h"
 #include "authority/metrics.h"
 #include "authority/readiness.h"
+#include "authority/revocation_routes.h"
 #include "authority/router.h"
 #include "authority/shutdown_signal.h"
 #include "authority/wellknown_routes.h"
@@ -100,6 +105,9 @@ int Serve(const std::string& config_path) {
   std::unique_ptr<ctid::HttpGateway> ctid_gateway;
   std::unique_ptr<IssuanceMetrics> issuance_metrics;
   std::unique_ptr<issuance::IssuanceService> issuance_service;
+  std::unique_ptr<revocation::RevocationService> revocation_service;
+  std::unique_ptr<AccessLimiter> access_limiter;
+  std::unique_ptr<privacypass::PrivacyPassIssuer> privacypass_issuer;
   if (!config.ctid.base_url.empty()) {
     ctid::HttpGatewayConfig cc;
     cc.url = config.ctid.base_url;
@@ -123,22 +131,81 @@ int Serve(const std::string& config_path) {
     settings.session_ttl = config.issuance.session_ttl;
     settings.nonce_ttl = config.issuance.nonce_ttl;
     settings.lockout = config.issuance.lockout;
+    settings.max_active_credentials = config.issuance.max_active_credentials;
     issuance_metrics = std::make_unique<IssuanceMetrics>(metrics);
     issuance_service = std::make_unique<issuance::IssuanceService>(
         settings, IssuanceKeysFromManifest(manifest, config.hsm.token_label), *token, pool,
         *ctid_gateway, clock, issuance_metrics.get());
-    AddIssuanceRoutes(*router, *issuance_service);
-    AddWellKnownRoutes(*router, issuance_service->keys(), issuance_service->settings(), clock);
+    AccessLimitSettings limits;
+    limits.enabled = config.limits.enabled;
+    limits.rate_per_minute = config.limits.rate_per_minute;
+    limits.burst = config.limits.burst;
+    limits.max_sources = static_cast<std::size_t>(config.limits.max_sources);
+    limits.ctid_failures = config.limits.ctid_failures;
+    limits.ctid_failure_window = config.limits.ctid_failure_window;
+    limits.ctid_block = config.limits.ctid_block;
+    access_limiter = std::make_unique<AccessLimiter>(limits);
+    AddIssuanceRoutes(*router, *issuance_service, access_limiter.get());
+    // Revocation (docs/protocol.md 9): signed per-key lists, holder revocation.
+    revocation_service = MakeRevocationService(manifest, config.hsm.token_label,
+                                               issuance_service->keys(), settings.iss, *token,
+                                               pool, clock);
+    if (revocation_service) AddRevocationRoutes(*router, *revocation_service, clock);
+    // Privacy Pass tokens (docs/protocol.md 8), when keys.json lists a "privacypass" key.
+    if (std::vector<privacypass::TokenKey> pp_keys =
+            PrivacyPassKeysFromManifest(manifest, config.hsm.token_label);
+        !pp_keys.empty()) {
+      privacypass::IssuerSettings pp;
+      pp.iss = settings.iss;
+      pp.daily_quota = config.privacypass.daily_quota;
+      pp.max_batch = static_cast<std::size_t>(config.privacypass.max_batch);
+      privacypass_issuer = std::make_unique<privacypass::PrivacyPassIssuer>(
+          pp, std::move(pp_keys), PrivacyPassCredentialKeys(issuance_service->keys()), *token,
+          pool, clock);
+      AddPrivacyPassRoutes(*router, *privacypass_issuer);
+    } else {
+      LogWarn("key manifest lists no privacypass key: Privacy Pass endpoints are not served", {});
+    }
+    AddWellKnownRoutes(*router, issuance_service->keys(), issuance_service->settings(), clock,
+                       RevocationListJwk(manifest, config.hsm.token_label));
   } else {
     LogWarn("[ctid] base_url not set: issuance endpoints are not served", {});
   }
+
+  // Signed audit checkpoints ([audit]; authority/audit_checkpointer.h), stopped before the pool.
+  std::unique_ptr<AuditCheckpointer> audit_checkpointer = StartAuditCheckpointer(
+      config.audit, manifest, config.hsm.token_label, pool, *token, metrics);
 
   MetricsExposer exposer(metrics, config.metrics.listen_address, config.metrics.port);
   HttpsServer server(HttpServerOptions::FromConfig(config.server), router, &metrics);
   server.Start();
 
+  // The operator/auditor listener ([admin]): mutual TLS against the internal CA, role-checked
+  // routes (authority/admin_routes.h). Other components add their operator routes to admin_router.
+  auto admin_router = std::make_shared<Router>();
+  std::unique_ptr<HttpsServer> admin_server;
+  if (config.admin.port) {
+    AddAdminRoutes(*admin_router, AdminContext{&pool, &clock, std::string(kVersion)});
+    // Operator routes of other components go here, each wrapped by Privileged().
+    if (revocation_service) AddOperatorRevocationRoutes(*admin_router, *revocation_service, pool);
+    HttpServerOptions admin_options = HttpServerOptions::FromConfig(config.server);
+    admin_options.name = "admin";
+    admin_options.listen_address = config.admin.listen_address;
+    admin_options.port = *config.admin.port;
+    admin_options.tls.cert_file = config.admin.tls_cert_file;
+    admin_options.tls.key_file = config.admin.tls_key_file;
+    admin_options.tls.ca_file = config.admin.client_ca_file;
+    // A certificate that does not chain to the internal CA fails the handshake; a connection
+    // without one reaches the routes, which all answer 401 (Privileged) as a problem document.
+    admin_options.tls.require_client_cert = false;
+    admin_options.tls.request_client_cert = true;
+    admin_server = std::make_unique<HttpsServer>(admin_options, admin_router, &metrics);
+    admin_server->Start();
+  }
+
   std::cout << "public " << server.url() << "\n"
             << "metrics " << exposer.url() << std::endl;
+  if (admin_server) std::cout << "admin " << admin_server->url() << std::endl;
   LogInfo("authority started", {{"version", kVersion},
                                 {"public_url", server.url()},
                                 {"metrics_url", exposer.url()},
@@ -147,6 +214,7 @@ int Serve(const std::string& config_path) {
 
   int sig = signals.Wait();
   LogInfo("shutdown requested", {{"signal", sig}});
+  if (admin_server) admin_server->Stop();
   bool drained = server.Stop();
   LogInfo("authority stopped", {{"drained", drained}});
   if (!drained) {

@@ -23,14 +23,20 @@ TypeInfo InfoForStatus(int status) {
       return {"not-found", "Not found"};
     case 405:
       return {"method-not-allowed", "Method not allowed"};
+    case 408:
+      return {"request-timeout", "Request timeout"};
     case 409:
       return {"conflict", "Conflict"};
     case 411:
       return {"length-required", "Length required"};
     case 413:
       return {"too-large", "Request body too large"};
+    case 414:
+      return {"uri-too-long", "Request target too long"};
     case 415:
       return {"unsupported-media-type", "Unsupported media type"};
+    case 422:
+      return {"unprocessable", "Unprocessable content"};
     case 429:
       return {"rate-limited", "Too many requests"};
     case 431:
@@ -127,6 +133,9 @@ HttpResponse ProblemResponse(const Problem& problem, std::string_view request_id
   r.status = problem.status;
   r.content_type = std::string(kProblemContentType);
   r.body = ProblemJson(problem, request_id);
+  // Every 503 tells the client when to retry; a caller that knows better (the CTID breaker's
+  // remaining open time) appends its own Retry-After, which replaces this one when sent.
+  if (problem.status == 503) r.headers.emplace_back("Retry-After", "2");
   return r;
 }
 

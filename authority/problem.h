@@ -3,7 +3,8 @@
 // ProblemFromError maps every realdid::ErrorKind to a status and a problem type. For the internal
 // kinds (kInternal, kCryptoFailure) the client sees only a generic detail plus the request id; the
 // real detail is logged server-side (at error level, with the request id) and never sent.
-// HttpProblem builds the problems the HTTP layer raises itself (404, 405, 411, 413, 415, 431, 503).
+// HttpProblem builds the problems the HTTP layer raises itself (400 for an unparsable request
+// head, 404, 405, 408, 411, 413, 414, 415, 431, 503).
 // Thread-safety: pure functions (ProblemFromError logs through the thread-safe Logger).
 #pragma once
 
@@ -40,7 +41,8 @@ int StatusForKind(ErrorKind kind) noexcept;
 // (request_id omitted if empty).
 std::string ProblemJson(const Problem& problem, std::string_view request_id);
 
-// The HTTP answer carrying a problem (status, application/problem+json, body).
+// The HTTP answer carrying a problem (status, application/problem+json, body); a 503 carries
+// Retry-After: 2 unless the caller appends its own.
 HttpResponse ProblemResponse(const Problem& problem, std::string_view request_id);
 
 }  // namespace realdid::authority

@@ -16,7 +16,7 @@ std::string OpenApiDocument() {
 }
 
 std::string JwksDocument(const issuance::Keys& keys, const issuance::Settings& settings,
-                         std::int64_t now) {
+                         std::int64_t now, const json::Value& revocation_list_jwk) {
   json::Array arr;
   std::size_t modulus_bits = 0;
   for (const issuance::SigningKey& k : keys.signing) {
@@ -52,11 +52,13 @@ std::string JwksDocument(const issuance::Keys& keys, const issuance::Settings& s
   json::Object doc = {{"keys", json::Value(std::move(arr))},
                       {"escrow", json::Value(std::move(escrow))},
                       {"policy", json::Value(std::move(policy))}};
+  if (!revocation_list_jwk.is_null()) doc.emplace_back("revocation", revocation_list_jwk);
   return json::Serialize(json::Value(std::move(doc)));
 }
 
 void AddWellKnownRoutes(Router& router, const issuance::Keys& keys,
-                        const issuance::Settings& settings, const issuance::Clock& clock) {
+                        const issuance::Settings& settings, const issuance::Clock& clock,
+                        const json::Value& revocation_list_jwk) {
   RouteOptions cacheable;
   cacheable.cacheable = true;
   const issuance::Keys* k = &keys;
@@ -64,8 +66,9 @@ void AddWellKnownRoutes(Router& router, const issuance::Keys& keys,
   const issuance::Clock* c = &clock;
   router.Add(
       "GET", "/.well-known/jwks.json",
-      [k, s, c](const HttpRequest&) {
-        HttpResponse r = HttpResponse::Json(200, JwksDocument(*k, *s, c->Now()));
+      [k, s, c, revocation_list_jwk](const HttpRequest&) {
+        HttpResponse r =
+            HttpResponse::Json(200, JwksDocument(*k, *s, c->Now(), revocation_list_jwk));
         r.headers.emplace_back("Cache-Control", "public, max-age=300");
         return r;
       },

@@ -8,18 +8,21 @@
 #include <string>
 
 #include "authority/router.h"
+#include "core/json.h"
 #include "issuance/clock.h"
 #include "issuance/service.h"
 
 namespace realdid::authority {
 
-// The key-set document at time `now` (exposed for tests).
+// The key-set document at time `now` (exposed for tests). revocation_list_jwk, when not null, is
+// published as member "revocation" (the ES256 key that signs the revocation lists).
 std::string JwksDocument(const issuance::Keys& keys, const issuance::Settings& settings,
-                         std::int64_t now);
+                         std::int64_t now, const json::Value& revocation_list_jwk = json::Value());
 // docs/openapi.json as embedded at build time.
 std::string OpenApiDocument();
 
 void AddWellKnownRoutes(Router& router, const issuance::Keys& keys,
-                        const issuance::Settings& settings, const issuance::Clock& clock);
+                        const issuance::Settings& settings, const issuance::Clock& clock,
+                        const json::Value& revocation_list_jwk = json::Value());
 
 }  // namespace realdid::authority

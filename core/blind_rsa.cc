@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "core/error.h"
 #include "core/hash.h"
@@ -90,13 +91,6 @@ Bytes Mgf1Sha384(ByteView seed, std::size_t mask_len) {
   return out;
 }
 
-// x^y mod n for public values.
-Bn ModExp(const BIGNUM* x, const BIGNUM* y, const BIGNUM* n, BN_CTX* ctx) {
-  Bn out = ossl::NewBn();
-  if (BN_mod_exp(out.get(), x, y, n, ctx) != 1) ossl::Internal("BN_mod_exp failed");
-  return out;
-}
-
 // Parses a k-byte integer that must be < n.
 Bn ParseBelowN(ByteView b, const PublicKey& pk, const BIGNUM* n, const char* what) {
   if (b.size() != pk.modulus_len()) InvalidInput(std::string(what) + " must be modulus_len bytes");
@@ -105,7 +99,35 @@ Bn ParseBelowN(ByteView b, const PublicKey& pk, const BIGNUM* n, const char* wha
   return v;
 }
 
+struct MontDeleter {
+  void operator()(BN_MONT_CTX* p) const noexcept { BN_MONT_CTX_free(p); }
+};
+
 }  // namespace
+
+// Built once per key (FromComponents), read-only afterwards: BN_MONT_CTX is only read by the
+// Montgomery functions, so copies of a PublicKey share it across threads.
+struct PublicKey::Arith {
+  Bn n;
+  Bn e;
+  Bn e_minus_1;
+  std::unique_ptr<BN_MONT_CTX, MontDeleter> mont;
+};
+
+PublicKey::PublicKey(Bytes n, Bytes e, std::size_t bits)
+    : n_(std::move(n)), e_(std::move(e)), bits_(bits) {
+  auto a = std::make_shared<Arith>();
+  a->n = BnFromBytes(n_);
+  a->e = BnFromBytes(e_);
+  a->e_minus_1 = ossl::NewBn();
+  auto ctx = ossl::NewBnCtx();
+  a->mont.reset(BN_MONT_CTX_new());
+  if (!a->mont || BN_MONT_CTX_set(a->mont.get(), a->n.get(), ctx.get()) != 1 ||
+      BN_sub(a->e_minus_1.get(), a->e.get(), BN_value_one()) != 1) {
+    ossl::Internal("RSA Montgomery setup failed");
+  }
+  arith_ = std::move(a);
+}
 
 std::size_t SaltLength(Variant v) noexcept {
   return (v == Variant::kPssDeterministic || v == Variant::kPssRandomized) ? kSaltLen : 0;
@@ -180,68 +202,147 @@ Bytes EmsaPssEncodeSha384(ByteView msg, ByteView salt, std::size_t em_bits) {
   return em;
 }
 
-Blinding BlindWith(const PublicKey& pk, ByteView input_msg, ByteView salt, ByteView r) {
+namespace {
+
+// The blinding arithmetic shared by BlindWith and BlindedMessage: range checks, then
+//   x = r^(e-1) (square-and-multiply over the public exponent, Montgomery form), B = m * x * r.
+struct BlindParts {
+  Bn m_mont;  // m * R
+  Bn x;       // r^(e-1)
+  Bn z;       // B = m * r^e mod n
+};
+
+BlindParts BlindArithmetic(const PublicKey& pk, ByteView input_msg, ByteView salt, ByteView r,
+                           BN_CTX* ctx) {
   CheckSaltLength(salt.size());
-  const std::size_t k = pk.modulus_len();
-  if (r.size() != k) InvalidInput("blinding factor must be modulus_len bytes");
-  auto ctx = ossl::NewBnCtx();
-  Bn n = BnFromBytes(pk.n());
-  Bn e = BnFromBytes(pk.e());
+  if (r.size() != pk.modulus_len()) InvalidInput("blinding factor must be modulus_len bytes");
+  const PublicKey::Arith& a = pk.arith();
+  const BIGNUM* n = a.n.get();
+  BN_MONT_CTX* mont = a.mont.get();  // only read by the Montgomery functions
 
   const Bytes em = EmsaPssEncodeSha384(input_msg, salt, pk.modulus_bits() - 1);
   Bn m = BnFromBytes(em);
-  if (BN_cmp(m.get(), n.get()) >= 0) InvalidInput("message representative out of range");
-  Bn g = ossl::NewBn();
-  if (BN_gcd(g.get(), m.get(), n.get(), ctx.get()) != 1) ossl::Internal("BN_gcd failed");
-  if (!BN_is_one(g.get())) InvalidInput("message representative not coprime with the modulus");
-
+  if (BN_cmp(m.get(), n) >= 0) InvalidInput("message representative out of range");
   Bn rb = BnFromBytes(r);
   BN_set_flags(rb.get(), BN_FLG_CONSTTIME);
-  if (BN_is_zero(rb.get()) || BN_is_one(rb.get()) || BN_cmp(rb.get(), n.get()) >= 0) {
+  if (BN_is_zero(rb.get()) || BN_is_one(rb.get()) || BN_cmp(rb.get(), n) >= 0) {
     InvalidInput("blinding factor out of range (need 1 < r < n)");
   }
-  Bn inv(BN_mod_inverse(nullptr, rb.get(), n.get(), ctx.get()));
-  if (!inv) {
+  BlindParts p{ossl::NewBn(), ossl::NewBn(), ossl::NewBn()};
+  Bn r_mont = ossl::NewBn();
+  Bn acc = ossl::NewBn();  // Montgomery form of r^(prefix of e-1)
+  Bn re = ossl::NewBn();
+  for (BIGNUM* b : {p.x.get(), r_mont.get(), acc.get(), re.get()}) {
+    BN_set_flags(b, BN_FLG_CONSTTIME);
+  }
+  if (BN_to_montgomery(r_mont.get(), rb.get(), mont, ctx) != 1 ||
+      BN_to_montgomery(p.m_mont.get(), m.get(), mont, ctx) != 1 ||
+      BN_copy(acc.get(), r_mont.get()) == nullptr) {
+    ossl::Internal("RSA blinding arithmetic failed");
+  }
+  // e - 1 >= 2 is even and public: the branches depend on its bits only.
+  const BIGNUM* em1 = a.e_minus_1.get();
+  for (int bit = BN_num_bits(em1) - 2; bit >= 0; --bit) {
+    if (BN_mod_mul_montgomery(acc.get(), acc.get(), acc.get(), mont, ctx) != 1 ||
+        (BN_is_bit_set(em1, bit) == 1 &&
+         BN_mod_mul_montgomery(acc.get(), acc.get(), r_mont.get(), mont, ctx) != 1)) {
+      ossl::Internal("RSA blinding arithmetic failed");
+    }
+  }
+  if (BN_from_montgomery(p.x.get(), acc.get(), mont, ctx) != 1 ||                   // r^(e-1)
+      BN_mod_mul_montgomery(re.get(), acc.get(), rb.get(), mont, ctx) != 1 ||        // r^e
+      BN_mod_mul_montgomery(p.z.get(), p.m_mont.get(), re.get(), mont, ctx) != 1) {  // m r^e
+    ossl::Internal("RSA blinding arithmetic failed");
+  }
+  return p;
+}
+
+}  // namespace
+
+// r^-1 with one variable-time inversion, of the public B only: B^-1 exists iff
+// gcd(m, n) = gcd(r, n) = 1 (a prime factor of n divides B = m * r^e mod n iff it divides m or r),
+// so inverting B checks both coprimalities, and r^-1 = B^-1 * m * r^(e-1). The secret r and
+// r^(e-1) only enter Montgomery multiplications; B is what the wallet publishes in its commit.
+Blinding BlindWith(const PublicKey& pk, ByteView input_msg, ByteView salt, ByteView r) {
+  auto ctx = ossl::NewBnCtx();
+  const BlindParts p = BlindArithmetic(pk, input_msg, salt, r, ctx.get());
+  const PublicKey::Arith& a = pk.arith();
+  BN_MONT_CTX* mont = a.mont.get();  // only read by the Montgomery functions
+  Bn z_inv(BN_mod_inverse(nullptr, p.z.get(), a.n.get(), ctx.get()));  // public: variable time
+  if (!z_inv) {
     ERR_clear_error();
-    InvalidInput("blinding factor not coprime with the modulus");
+    InvalidInput("message representative or blinding factor not coprime with the modulus");
   }
-  Bn x = ModExp(rb.get(), e.get(), n.get(), ctx.get());
-  Bn z = ossl::NewBn();
-  if (BN_mod_mul(z.get(), m.get(), x.get(), n.get(), ctx.get()) != 1) {
-    ossl::Internal("BN_mod_mul failed");
+  Bn t = ossl::NewBn();  // B^-1 * m
+  Bn t_mont = ossl::NewBn();
+  Bn inv = ossl::NewBn();  // B^-1 * m * r^(e-1) = r^-1
+  BN_set_flags(inv.get(), BN_FLG_CONSTTIME);
+  if (BN_mod_mul_montgomery(t.get(), p.m_mont.get(), z_inv.get(), mont, ctx.get()) != 1 ||
+      BN_to_montgomery(t_mont.get(), t.get(), mont, ctx.get()) != 1 ||
+      BN_mod_mul_montgomery(inv.get(), t_mont.get(), p.x.get(), mont, ctx.get()) != 1) {
+    ossl::Internal("RSA blinding arithmetic failed");
   }
+  const std::size_t k = pk.modulus_len();
   Blinding out;
   out.salt = Secret(salt);
   out.r = Secret(r);
   out.inv = ossl::BnToSecret(inv.get(), k);
-  out.blinded_msg = BnToBytes(z.get(), k);
+  out.blinded_msg = BnToBytes(p.z.get(), k);
   return out;
+}
+
+Bytes BlindedMessage(const PublicKey& pk, ByteView input_msg, ByteView salt, ByteView r) {
+  auto ctx = ossl::NewBnCtx();
+  const BlindParts p = BlindArithmetic(pk, input_msg, salt, r, ctx.get());
+  return BnToBytes(p.z.get(), pk.modulus_len());
+}
+
+bool AllCoprimeWithModulus(const PublicKey& pk, const std::vector<ByteView>& values) {
+  const PublicKey::Arith& a = pk.arith();
+  auto ctx = ossl::NewBnCtx();
+  // prod = prod(values) times a power of R = 2^k, which is coprime with the odd n.
+  Bn prod = ossl::NewBn();
+  if (BN_to_montgomery(prod.get(), BN_value_one(), a.mont.get(), ctx.get()) != 1) {
+    ossl::Internal("Montgomery conversion failed");
+  }
+  for (ByteView v : values) {
+    Bn b = ParseBelowN(v, pk, a.n.get(), "value");
+    if (BN_mod_mul_montgomery(prod.get(), prod.get(), b.get(), a.mont.get(), ctx.get()) != 1) {
+      ossl::Internal("Montgomery multiplication failed");
+    }
+  }
+  Bn inv(BN_mod_inverse(nullptr, prod.get(), a.n.get(), ctx.get()));
+  ERR_clear_error();
+  return static_cast<bool>(inv);
 }
 
 Blinding Blind(const PublicKey& pk, ByteView input_msg, Variant v) {
   const Secret salt = Secret::Random(SaltLength(v));
   Bn n = BnFromBytes(pk.n());
-  auto ctx = ossl::NewBnCtx();
   for (int attempt = 0; attempt < 64; ++attempt) {
     Bn r = ossl::NewBn();
     if (BN_priv_rand_range(r.get(), n.get()) != 1) ossl::Internal("random range failed");
     if (BN_is_zero(r.get()) || BN_is_one(r.get())) continue;
-    Bn g = ossl::NewBn();
-    if (BN_gcd(g.get(), r.get(), n.get(), ctx.get()) != 1) ossl::Internal("BN_gcd failed");
-    if (!BN_is_one(g.get())) continue;
     const Secret rs = ossl::BnToSecret(r.get(), pk.modulus_len());
-    return BlindWith(pk, input_msg, salt.reveal(), rs.reveal());
+    try {
+      return BlindWith(pk, input_msg, salt.reveal(), rs.reveal());  // checks gcd(r, n) = 1
+    } catch (const Error& e) {
+      // r not coprime with n (probability about 2^-1500): draw again.
+      if (e.kind() != ErrorKind::kInvalidInput) throw;
+    }
   }
   ossl::Internal("could not draw a blinding factor");
 }
 
 void CheckBlindSignature(const PublicKey& pk, ByteView blinded_msg, ByteView blind_sig) {
   auto ctx = ossl::NewBnCtx();
-  Bn n = BnFromBytes(pk.n());
-  Bn e = BnFromBytes(pk.e());
-  Bn b = ParseBelowN(blinded_msg, pk, n.get(), "blinded message");
-  Bn s = ParseBelowN(blind_sig, pk, n.get(), "blind signature");
-  Bn check = ModExp(s.get(), e.get(), n.get(), ctx.get());
+  const PublicKey::Arith& a = pk.arith();
+  Bn b = ParseBelowN(blinded_msg, pk, a.n.get(), "blinded message");
+  Bn s = ParseBelowN(blind_sig, pk, a.n.get(), "blind signature");
+  Bn check = ossl::NewBn();
+  if (BN_mod_exp_mont(check.get(), s.get(), a.e.get(), a.n.get(), ctx.get(), a.mont.get()) != 1) {
+    ossl::Internal("BN_mod_exp_mont failed");
+  }
   if (BN_cmp(check.get(), b.get()) != 0) {
     Fail(ErrorKind::kCryptoFailure, "blind signature does not match the blinded message");
   }

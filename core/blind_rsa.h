@@ -24,7 +24,9 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string_view>
+#include <vector>
 
 #include "core/bytes.h"
 
@@ -61,11 +63,17 @@ class PublicKey {
   std::size_t modulus_len() const noexcept { return n_.size(); }
   std::size_t modulus_bits() const noexcept { return bits_; }
 
+  // n, e and n's Montgomery context as OpenSSL objects, built once per key and shared (immutable)
+  // by its copies; opaque outside core/blind_rsa.cc.
+  struct Arith;
+  const Arith& arith() const noexcept { return *arith_; }
+
  private:
-  PublicKey(Bytes n, Bytes e, std::size_t bits) : n_(std::move(n)), e_(std::move(e)), bits_(bits) {}
+  PublicKey(Bytes n, Bytes e, std::size_t bits);
   Bytes n_;
   Bytes e_;
   std::size_t bits_ = 0;
+  std::shared_ptr<const Arith> arith_;
 };
 
 // RFC 9474 4.1 Prepare: the deterministic variants return msg; the randomized ones prepend 32 fresh
@@ -90,6 +98,16 @@ Blinding Blind(const PublicKey& pk, ByteView input_msg, Variant v);
 // Deterministic Blind: the blinding for exactly these values (salt of 0 or 48 bytes; r of modulus_len
 // bytes). The authority uses it to recompute an opened candidate byte for byte.
 Blinding BlindWith(const PublicKey& pk, ByteView input_msg, ByteView salt, ByteView r);
+
+// The blinded message m * r^e mod n of BlindWith, byte for byte, without r^-1 and without the
+// coprimality check: for a verifier that rebuilds many openings and checks their coprimality with
+// n once, on the product, with AllCoprimeWithModulus. Same range checks and errors as BlindWith.
+Bytes BlindedMessage(const PublicKey& pk, ByteView input_msg, ByteView salt, ByteView r);
+
+// True iff every value (each exactly modulus_len bytes and < n, else kInvalidInput) is coprime
+// with n. One inversion of their product: a prime factor of n divides the product iff it divides
+// one of the values. For public values (blinded messages).
+bool AllCoprimeWithModulus(const PublicKey& pk, const std::vector<ByteView>& values);
 
 // Checks a blind signature returned by the signer: exactly modulus_len bytes, < n, and
 // blind_sig^e mod n == blinded_msg. Throws Error(kCryptoFailure) if it does not hold,

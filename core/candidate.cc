@@ -37,7 +37,11 @@ Bytes Copy(ByteView v) { return Bytes(v.begin(), v.end()); }
 
 Bytes Candidate::TraceBytes() const { return Concat({trace.enc, trace.ct}); }
 
-Candidate Derive(const Context& context, const Opening& opening) {
+namespace {
+
+enum class Blinding { kFull, kMessageOnly };
+
+Candidate DeriveWith(const Context& context, const Opening& opening, Blinding blinding) {
   const credential::SessionValues& s = context.session;
   if (s.iat < 0 || s.exp < 0) InvalidInput("candidate: iat and exp must not be negative");
   Candidate c;
@@ -61,11 +65,28 @@ Candidate Derive(const Context& context, const Opening& opening) {
   co.escrow = Concat({c.escrow.enc, c.escrow.ct});
   c.credential = credential::Build(s, co);
 
-  c.blinding = blind_rsa::BlindWith(context.signing_key, AsBytes(c.credential.signing_input),
-                                    opening.pss_salt, opening.r);
+  if (blinding == Blinding::kFull) {
+    c.blinding = blind_rsa::BlindWith(context.signing_key, AsBytes(c.credential.signing_input),
+                                      opening.pss_salt, opening.r);
+  } else {
+    c.blinding.salt = Secret(opening.pss_salt);
+    c.blinding.r = Secret(opening.r);
+    c.blinding.blinded_msg = blind_rsa::BlindedMessage(
+        context.signing_key, AsBytes(c.credential.signing_input), opening.pss_salt, opening.r);
+  }
   c.trace = escrow::SealTrace(context.escrow_public_key, s.escrow_kid, fields, context.issuance_id,
                               c.escrow, opening.trace_ikm);
   return c;
+}
+
+}  // namespace
+
+Candidate Derive(const Context& context, const Opening& opening) {
+  return DeriveWith(context, opening, Blinding::kFull);
+}
+
+Candidate Rebuild(const Context& context, const Opening& opening) {
+  return DeriveWith(context, opening, Blinding::kMessageOnly);
 }
 
 }  // namespace realdid::candidate

@@ -80,4 +80,11 @@ struct Candidate {
 
 Candidate Derive(const Context& context, const Opening& opening);
 
+// The authority's rebuild of an opened candidate: the same derivation and the same bytes as Derive
+// (cnf_thumbprint, escrow, trace, credential, blinding.blinded_msg, salt, r), except that
+// blinding.inv stays empty (a verifier never unblinds) and the coprimality of the message
+// representative and r with n is not checked per candidate: the caller checks it once for all
+// rebuilt blinded messages with blind_rsa::AllCoprimeWithModulus (issuance/reveal_check.cc).
+Candidate Rebuild(const Context& context, const Opening& opening);
+
 }  // namespace realdid::candidate

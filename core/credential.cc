@@ -5,6 +5,7 @@
 #include "core/base64url.h"
 #include "core/error.h"
 #include "core/hash.h"
+#include "core/hpke.h"
 #include "core/idnumber.h"
 #include "core/jwk.h"
 #include "core/jws.h"
@@ -36,7 +37,7 @@ void CheckEscrow(ByteView escrow) {
   if (escrow.size() != kEscrowSize) Bad("escrow must be " + std::to_string(kEscrowSize) + " bytes");
   if (escrow[0] != 0x04) Bad("escrow enc is not an uncompressed P-256 point");
   try {
-    (void)jws::PublicKey::EcP256(escrow.subspan(1, 32), escrow.subspan(33, 32));
+    (void)hpke::DeserializePublicKey(escrow.subspan(0, hpke::kNpk));  // validates the point
   } catch (const Error&) {
     Bad("escrow enc is not a valid P-256 point");
   }
@@ -56,8 +57,11 @@ void CheckOpening(const CandidateOpening& o) {
   for (const auto& salt : o.salts) {
     if (salt.size() != kSaltSize) Bad("disclosure salts must be 16 bytes");
   }
+  if (o.holder_x.size() != 32 || o.holder_y.size() != 32) Bad("holder key coordinates must be 32 bytes");
   try {
-    (void)jws::PublicKey::EcP256(o.holder_x, o.holder_y);
+    // The same validation as the JWS layer's (coordinates < p, on the curve, not infinity), on the
+    // shared P-256 group instead of a fresh EVP_PKEY per call.
+    (void)hpke::DeserializePublicKey(Concat({Bytes{0x04}, o.holder_x, o.holder_y}));
   } catch (const Error&) {
     Bad("holder key is not a valid P-256 point");
   }

@@ -28,10 +28,15 @@ struct PointDeleter {
 using Group = std::unique_ptr<EC_GROUP, GroupDeleter>;
 using Point = std::unique_ptr<EC_POINT, PointDeleter>;
 
-Group P256() {
-  Group g(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
-  if (!g) ossl::Internal("P-256 group unavailable");
-  return g;
+// The P-256 group, built once per process (building it costs about as much as an ECDH) and only
+// read afterwards: OpenSSL's EC functions take it as const, so threads share it.
+const EC_GROUP* P256Group() {
+  static const Group group = [] {
+    Group g(EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1));
+    if (!g) ossl::Internal("P-256 group unavailable");
+    return g;
+  }();
+  return group.get();
 }
 
 Point NewPoint(const EC_GROUP* g) {
@@ -122,29 +127,28 @@ Secret LabeledExpand(ByteView suite_id, const Secret& prk, std::string_view labe
 }
 
 PublicKey DeserializePublicKey(ByteView encoded) {
-  Group g = P256();
   auto ctx = ossl::NewBnCtx();
-  DecodePoint(g.get(), encoded, ctx.get());
+  DecodePoint(P256Group(), encoded, ctx.get());
   return PublicKey(Bytes(encoded.begin(), encoded.end()));
 }
 
 PublicKey PublicKeyFromPrivate(const Secret& sk) {
-  Group g = P256();
+  const EC_GROUP* g = P256Group();
   auto ctx = ossl::NewBnCtx();
-  Bn s = ScalarFromSecret(g.get(), sk);
-  Point pt = NewPoint(g.get());
-  if (EC_POINT_mul(g.get(), pt.get(), s.get(), nullptr, nullptr, ctx.get()) != 1) {
+  Bn s = ScalarFromSecret(g, sk);
+  Point pt = NewPoint(g);
+  if (EC_POINT_mul(g, pt.get(), s.get(), nullptr, nullptr, ctx.get()) != 1) {
     ossl::Internal("EC_POINT_mul failed");
   }
-  return DeserializePublicKey(EncodePoint(g.get(), pt.get(), ctx.get()));
+  // k*G for 0 < k < order is a valid point: no need to decode and validate it again.
+  return PublicKey(EncodePoint(g, pt.get(), ctx.get()));
 }
 
 KeyPair DeriveKeyPair(ByteView ikm) {
   if (ikm.size() < kNsk) InvalidInput("HPKE ikm must have at least 32 bytes");
   const Bytes suite = KemSuiteId();
   const Secret dkp_prk = LabeledExtract(suite, {}, "dkp_prk", ikm);
-  Group g = P256();
-  const BIGNUM* order = EC_GROUP_get0_order(g.get());
+  const BIGNUM* order = EC_GROUP_get0_order(P256Group());
   for (unsigned counter = 0; counter <= 255; ++counter) {
     const std::uint8_t c[1] = {static_cast<std::uint8_t>(counter)};
     Secret candidate = LabeledExpand(suite, dkp_prk, "candidate", ByteView(c, 1), kNsk);
@@ -160,17 +164,17 @@ KeyPair DeriveKeyPair(ByteView ikm) {
 KeyPair GenerateKeyPair() { return DeriveKeyPair(Secret::Random(kNsk).reveal()); }
 
 Secret Dh(const Secret& sk, const PublicKey& pk) {
-  Group g = P256();
+  const EC_GROUP* g = P256Group();
   auto ctx = ossl::NewBnCtx();
-  Bn s = ScalarFromSecret(g.get(), sk);
-  Point peer = DecodePoint(g.get(), pk.bytes(), ctx.get());
-  Point shared = NewPoint(g.get());
-  if (EC_POINT_mul(g.get(), shared.get(), nullptr, peer.get(), s.get(), ctx.get()) != 1) {
+  Bn s = ScalarFromSecret(g, sk);
+  Point peer = DecodePoint(g, pk.bytes(), ctx.get());
+  Point shared = NewPoint(g);
+  if (EC_POINT_mul(g, shared.get(), nullptr, peer.get(), s.get(), ctx.get()) != 1) {
     ossl::Internal("ECDH failed");
   }
-  if (EC_POINT_is_at_infinity(g.get(), shared.get()) == 1) ossl::Internal("ECDH gave infinity");
+  if (EC_POINT_is_at_infinity(g, shared.get()) == 1) ossl::Internal("ECDH gave infinity");
   Bn x = ossl::NewBn();
-  if (EC_POINT_get_affine_coordinates(g.get(), shared.get(), x.get(), nullptr, ctx.get()) != 1) {
+  if (EC_POINT_get_affine_coordinates(g, shared.get(), x.get(), nullptr, ctx.get()) != 1) {
     ossl::Internal("ECDH coordinates failed");
   }
   return ossl::BnToSecret(x.get(), 32);

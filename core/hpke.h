@@ -57,6 +57,7 @@ class PublicKey {
 
  private:
   friend PublicKey DeserializePublicKey(ByteView);
+  friend PublicKey PublicKeyFromPrivate(const Secret&);
   explicit PublicKey(Bytes point) : point_(std::move(point)) {}
   Bytes point_;
 };

@@ -167,8 +167,12 @@ PublicKey PublicKey::EcP256(ByteView x, ByteView y) {
   if (!params) Internal("param build failed");
   PkeyPtr pkey = FromData("EC", params.get(), EVP_PKEY_PUBLIC_KEY);
   // EVP_PKEY_fromdata decodes the point (which checks it is on the curve); check again explicitly.
+  // The quick check (on the curve, not infinity) is the full check for P-256: its cofactor is 1,
+  // so every such point has the prime order n; the full check's n*Q = O costs a scalar multiplication.
   CtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
-  if (!ctx || EVP_PKEY_public_check(ctx.get()) != 1) InvalidInput("JWS: P-256 point not on the curve");
+  if (!ctx || EVP_PKEY_public_check_quick(ctx.get()) != 1) {
+    InvalidInput("JWS: P-256 point not on the curve");
+  }
   return PublicKey(std::move(pkey), false);
 }
 

@@ -8,7 +8,8 @@ constexpr long long kAuditLockKey = 0x52444155;
 
 AuditAppended AppendAudit(Tx& tx, std::string_view kind, ByteView content) {
   tx.Exec("SELECT pg_advisory_xact_lock($1)", {kAuditLockKey});
-  Result last = tx.Exec("SELECT seq, row_hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+  // The chain head from the unpartitioned key table (migration 0009): one index probe.
+  Result last = tx.Exec("SELECT seq, row_hash FROM audit_log_keys ORDER BY seq DESC LIMIT 1");
   std::int64_t seq = 1;
   Bytes prev = audit::GenesisHash();
   if (!last.empty()) {

@@ -121,6 +121,15 @@ void InsertStrike(Tx& tx, std::int64_t person_id, ByteView session_id, std::stri
       {I(person_id), session_id, std::string(reason), I(now)});
 }
 
+std::int64_t CountActiveCredentials(Tx& tx, std::int64_t person_id, std::int64_t now) {
+  return tx
+      .Exec("SELECT count(*)::bigint AS n FROM issuance_sessions WHERE person_id = $1 AND "
+            "state = 'signed' AND exp > $2::bigint",
+            {I(person_id), I(now)})
+      .One()
+      .GetInt64("n");
+}
+
 std::int64_t CountStrikes(Tx& tx, std::int64_t person_id) {
   return tx.Exec("SELECT count(*)::bigint AS n FROM strikes WHERE person_id = $1", {I(person_id)})
       .One()
@@ -213,7 +222,10 @@ void InsertIssuanceRecord(Tx& tx, const IssuanceRecord& r) {
 
 std::optional<IssuanceRecord> FindIssuanceRecord(Tx& tx, ByteView issuance_id) {
   Result r = tx.Exec(
-      std::string("SELECT ") + kRecordColumns + " FROM issuance_records WHERE issuance_id = $1",
+      // The key table (migration 0009) names the record's partition: one partition is read.
+      std::string("SELECT ") + kRecordColumns +
+          " FROM issuance_records WHERE issuance_id = $1 AND created_at = "
+          "(SELECT created_at FROM issuance_record_keys WHERE issuance_id = $1)",
       {issuance_id});
   if (r.empty()) return std::nullopt;
   return ToRecord(r[0]);

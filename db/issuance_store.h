@@ -101,5 +101,7 @@ struct IssuanceRecord {
 void InsertIssuanceRecord(Tx& tx, const IssuanceRecord& r);
 std::optional<IssuanceRecord> FindIssuanceRecord(Tx& tx, ByteView issuance_id);
 std::vector<IssuanceRecord> IssuanceRecordsOfPerson(Tx& tx, std::int64_t person_id);
+// The person's credentials that have not expired at `now` (signed sessions with exp > now).
+std::int64_t CountActiveCredentials(Tx& tx, std::int64_t person_id, std::int64_t now);
 
 }  // namespace realdid::db

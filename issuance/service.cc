@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <set>
 
 #include "core/base64url.h"
 #include "core/candidate.h"
@@ -16,6 +15,7 @@
 #include "db/audit_store.h"
 #include "db/db_error.h"
 #include "issuance/identity_box.h"
+#include "issuance/reveal_check.h"
 
 namespace realdid::issuance {
 namespace {
@@ -132,8 +132,8 @@ void IssuanceService::Lockout(db::Tx& tx, std::int64_t person_id, ByteView sessi
                                 {"reason", std::string(reason)}}));
 }
 
-OpenedSession IssuanceService::OpenSession(const OpenRequest& req) {
-  const std::int64_t now = clock_.Now();
+IssuanceService::RealNameCheck IssuanceService::VerifyRealName(const OpenRequest& req,
+                                                              std::int64_t now) {
   if (now < 0) Fail(ErrorKind::kInternal, "clock before the epoch");
   const idnumber::CivilDate today = idnumber::CivilFromUnixSeconds(now);
   idnumber::IdInfo info;
@@ -182,10 +182,18 @@ OpenedSession IssuanceService::OpenSession(const OpenRequest& req) {
                             : "CTID token invalid, expired, reused or bound to another nonce");
   }
 
+  return RealNameCheck{attrs, token_.HmacSha256(keys_.id_lookup_hmac, req.id_number.reveal())};
+}
+
+OpenedSession IssuanceService::OpenSession(const OpenRequest& req) {
+  const std::int64_t now = clock_.Now();
+  const RealNameCheck checked = VerifyRealName(req, now);
+  const idnumber::Attributes& attrs = checked.attrs;
+
   const SigningKey* key = keys_.Active(now);
   if (key == nullptr) Fail(ErrorKind::kUnavailable, "no active blind-signing key");
 
-  const Bytes lookup = token_.HmacSha256(keys_.id_lookup_hmac, req.id_number.reveal());
+  const Bytes& lookup = checked.lookup;
   const Identity identity{req.name, req.id_number};
 
   OpenedSession out;
@@ -206,6 +214,7 @@ OpenedSession IssuanceService::OpenSession(const OpenRequest& req) {
   struct Outcome {
     bool opened = false;
     bool conflict = false;
+    bool capped = false;
     int lockouts = 0;
     std::int64_t locked_until = 0;
   };
@@ -256,6 +265,11 @@ OpenedSession IssuanceService::OpenSession(const OpenRequest& req) {
       return o;  // commit the settlement, then refuse
     }
     if (o.conflict) return o;
+    if (settings_.max_active_credentials > 0 &&
+        db::CountActiveCredentials(tx, person->id, now) >= settings_.max_active_credentials) {
+      o.capped = true;
+      return o;
+    }
     db::SessionRow row;
     row.id = out.session_id;
     row.person_id = person->id;
@@ -293,6 +307,11 @@ OpenedSession IssuanceService::OpenSession(const OpenRequest& req) {
                       "the person is locked out after a proven cheat until an operator review");
     err.locked_until = result.locked_until;
     throw IssuanceError(std::move(err));
+  }
+  if (!result.opened && result.capped) {
+    Event("conflict");
+    Conflict("the person already holds " + std::to_string(settings_.max_active_credentials) +
+             " unexpired credentials (the per-person cap); a new one is possible when one expires");
   }
   if (!result.opened) {
     Event("conflict");
@@ -372,30 +391,6 @@ int IssuanceService::Commit(ByteView session_id, const Secret& session_secret,
 std::optional<std::string> IssuanceService::FindCheat(const db::SessionRow& s,
                                                       const SigningKey& key,
                                                       const std::vector<Opening>& openings) const {
-  const std::size_t modlen = key.pk.modulus_len();
-  const std::size_t chunk = modlen + kTraceLen;
-  const Bytes& blob = *s.commit_blob;
-  if (blob.size() != chunk * static_cast<std::size_t>(s.k)) {
-    Fail(ErrorKind::kInternal, "stored commit has the wrong size");
-  }
-  auto committed_b = [&](std::size_t i) {
-    return ByteView(blob.data() + i * chunk, modlen);
-  };
-  auto committed_trace = [&](std::size_t i) {
-    return ByteView(blob.data() + i * chunk + modlen, kTraceLen);
-  };
-  // Repeated values across all k committed candidates.
-  std::set<Bytes> seen_b;
-  std::set<Bytes> seen_trace_enc;
-  for (std::size_t i = 0; i < static_cast<std::size_t>(s.k); ++i) {
-    ByteView b = committed_b(i);
-    ByteView t = committed_trace(i);
-    if (!seen_b.emplace(b.begin(), b.end()).second) return "repeated blinded message";
-    if (!seen_trace_enc.emplace(t.begin(), t.begin() + hpke::kNenc).second) {
-      return "repeated trace enc";
-    }
-  }
-
   credential::SessionValues values;
   values.iss = s.iss;
   values.kid = s.kid;
@@ -406,45 +401,22 @@ std::optional<std::string> IssuanceService::FindCheat(const db::SessionRow& s,
   values.attested.province = s.province;
   values.escrow_kid = s.escrow_kid;
   const candidate::Context context{values, s.issuance_id, keys_.escrow_pk, key.pk};
-
-  std::set<Bytes> seen_r, seen_salt, seen_jti, seen_holder, seen_escrow_enc;
+  std::vector<IndexedOpening> views;
+  views.reserve(openings.size());
   for (const Opening& o : openings) {
-    const std::string where = "candidate " + std::to_string(o.index) + ": ";
-    const auto idx = static_cast<std::size_t>(o.index);
-    if (!seen_r.insert(o.r).second) return where + "repeated r";
-    if (!seen_salt.insert(o.pss_salt).second) return where + "repeated pss_salt";
-    if (!seen_jti.insert(o.jti).second) return where + "repeated jti";
-    if (!seen_holder.insert(Concat({o.holder_x, o.holder_y})).second) {
-      return where + "repeated holder key";
-    }
-    try {
-      candidate::Opening opening{.holder_x = o.holder_x,
+    IndexedOpening v{.index = static_cast<std::size_t>(o.index),
+                     .opening = {.holder_x = o.holder_x,
                                  .holder_y = o.holder_y,
                                  .jti = o.jti,
                                  .salts = {},
                                  .pss_salt = o.pss_salt,
                                  .r = o.r,
                                  .escrow_ikm = o.escrow_ikm,
-                                 .trace_ikm = o.trace_ikm};
-      for (std::size_t i = 0; i < credential::kNumDisclosed; ++i) opening.salts[i] = o.salts[i];
-      const candidate::Candidate rebuilt = candidate::Derive(context, opening);
-      if (!seen_escrow_enc.insert(rebuilt.escrow.enc).second) return where + "repeated escrow enc";
-      const Bytes& blinded = rebuilt.blinding.blinded_msg;
-      ByteView b = committed_b(idx);
-      if (!std::equal(b.begin(), b.end(), blinded.begin(), blinded.end())) {
-        return where + "blinded message does not match its opening";
-      }
-      Bytes t = rebuilt.TraceBytes();
-      ByteView ct = committed_trace(idx);
-      if (!std::equal(ct.begin(), ct.end(), t.begin(), t.end())) {
-        return where + "trace does not match its opening";
-      }
-    } catch (const Error& e) {
-      if (e.kind() != ErrorKind::kInvalidInput && e.kind() != ErrorKind::kCryptoFailure) throw;
-      return where + "opening does not rebuild a valid candidate";
-    }
+                                 .trace_ikm = o.trace_ikm}};
+    for (std::size_t i = 0; i < credential::kNumDisclosed; ++i) v.opening.salts[i] = o.salts[i];
+    views.push_back(v);
   }
-  return std::nullopt;
+  return FindCheatInOpenings(context, *s.commit_blob, static_cast<std::size_t>(s.k), views);
 }
 
 Bytes IssuanceService::Reveal(ByteView session_id, const Secret& session_secret,

@@ -34,6 +34,7 @@
 #include "core/credential.h"
 #include "core/error.h"
 #include "core/hpke.h"
+#include "core/idnumber.h"
 #include "db/issuance_store.h"
 #include "db/pool.h"
 #include "hsm/token.h"
@@ -91,6 +92,10 @@ struct Settings {
   std::int64_t session_ttl = 600;
   std::int64_t nonce_ttl = 300;
   std::int64_t lockout = std::int64_t{30} * 86400;
+  // At most this many unexpired credentials per person (0 = no cap): a new session is refused
+  // (kConflict) while the person holds that many, so per-credential quotas such as the Privacy
+  // Pass tokens (docs/protocol.md 8) cannot be multiplied by collecting credentials.
+  int max_active_credentials = 3;
 };
 
 // Counters the authority exports (implemented with Prometheus there). Must not throw.
@@ -143,6 +148,24 @@ struct Opening {
   Bytes trace_ikm;   // 32
 };
 
+// One of the resident's issuance sessions, as the history endpoint shows it: dates, key id and
+// state only (never the commit, the challenge, a trace, a signature or identity data).
+struct HistoryEntry {
+  Bytes session_id;  // 16
+  std::string kid;
+  std::string state;  // open | committed | signed | failed | expired | cancelled
+  std::int64_t created_at = 0;
+  std::int64_t expires_at = 0;
+  std::int64_t iat = 0;  // the credential's iat/exp the session stated
+  std::int64_t exp = 0;
+};
+
+struct History {
+  std::vector<HistoryEntry> sessions;  // oldest first
+  std::optional<std::int64_t> locked_until;  // set while the person is locked out
+  std::optional<std::string> lock_reason;
+};
+
 class IssuanceService {
  public:
   // All references must outlive the service. events may be null. Throws Error(kInvalidInput) on
@@ -161,9 +184,26 @@ class IssuanceService {
   // Returns the blind signature (modulus length).
   Bytes Reveal(ByteView session_id, const Secret& session_secret,
                const std::vector<Opening>& openings);
+  // Cancels an open session (before its commit) for the wallet that holds its secret, so the
+  // person may start again at once (issuance/resident.cc). Idempotent on a cancelled session;
+  // kConflict once a commit is stored (a challenge must never be re-rolled); kUnauthorized on a
+  // wrong secret (which never counts against the person). Audited as issuance.session_cancelled.
+  void CancelSession(ByteView session_id, const Secret& session_secret);
+  // The resident's own issuance history after a fresh real-name check exactly like OpenSession
+  // (single-use nonce, CTID); opens no session and creates no person (an unknown person has an
+  // empty history). Audited as issuance.history_viewed when the person exists. At most
+  // kMaxHistory sessions, the newest ones.
+  static constexpr int kMaxHistory = 200;
+  History ResidentHistory(const OpenRequest& request);
 
  private:
   struct CheckResult;
+  struct RealNameCheck {
+    idnumber::Attributes attrs;
+    Bytes lookup;  // HSM HMAC of the ID number
+  };
+  // ID-number rules, single-use nonce, CTID (the first half of OpenSession).
+  RealNameCheck VerifyRealName(const OpenRequest& request, std::int64_t now);
   db::SessionRow LoadAuthorized(ByteView session_id, const Secret& secret);
   void Lockout(db::Tx& tx, std::int64_t person_id, ByteView session_id, std::string_view reason,
                std::int64_t now);

@@ -91,9 +91,18 @@ HttpResponse HttpsClient::Post(std::string_view path, std::string_view body, con
   return Send("POST", path, body, bearer, content_type);
 }
 
+HttpResponse HttpsClient::PostWithHeaders(std::string_view path, std::string_view body,
+                                          std::string_view content_type, const Headers& headers) {
+  return Send("POST", path, body, nullptr, content_type, &headers);
+}
+
+HttpResponse HttpsClient::GetWithHeaders(std::string_view path, const Headers& headers) {
+  return Send("GET", path, {}, nullptr, {}, &headers);
+}
+
 HttpResponse HttpsClient::Send(std::string_view method, std::string_view path,
                                std::string_view body, const Secret* bearer,
-                               std::string_view content_type) {
+                               std::string_view content_type, const Headers* extra_headers) {
   // One attempt on a kept-alive connection; if that connection turned out to be stale before
   // anything was received, one fresh attempt. Callers decide about further retries.
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -114,6 +123,9 @@ HttpResponse HttpsClient::Send(std::string_view method, std::string_view path,
         std::string auth = "Bearer ";
         auth.append(bearer->reveal_string());
         req.set("Authorization", auth);
+      }
+      if (extra_headers != nullptr) {
+        for (const auto& [name, value] : *extra_headers) req.set(name, value);
       }
       if (method == "POST") {
         req.setContentType(std::string(content_type));
@@ -143,6 +155,8 @@ HttpResponse HttpsClient::Send(std::string_view method, std::string_view path,
         } catch (const std::exception&) {
         }
       }
+      if (resp.has("ETag")) out.etag = resp.get("ETag");
+      if (resp.has("Cache-Control")) out.cache_control = resp.get("Cache-Control");
       if (!resp.getKeepAlive()) impl_->session.reset();
       if (impl_->transcript) impl_->transcript(method, path, out.status, body, out.body);
       return out;

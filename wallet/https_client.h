@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/bytes.h"
 #include "core/error.h"
@@ -27,6 +29,8 @@ struct HttpResponse {
   std::string body;
   std::string content_type;
   std::optional<std::int64_t> retry_after;  // seconds, when the server sent Retry-After
+  std::string etag;                          // the ETag header, when sent (else empty)
+  std::string cache_control;                 // the Cache-Control header, when sent (else empty)
 };
 
 struct HttpsOptions {
@@ -54,11 +58,18 @@ class HttpsClient {
   HttpResponse Get(std::string_view path);
   HttpResponse Post(std::string_view path, std::string_view body, const Secret* bearer = nullptr,
                     std::string_view content_type = "application/json");
+  // POST with additional request headers (e.g. the Privacy Pass RealDID-Attestation header).
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  HttpResponse PostWithHeaders(std::string_view path, std::string_view body,
+                               std::string_view content_type, const Headers& headers);
+  // GET with additional request headers (e.g. If-None-Match for cached revocation lists).
+  HttpResponse GetWithHeaders(std::string_view path, const Headers& headers);
 
  private:
   struct Impl;
   HttpResponse Send(std::string_view method, std::string_view path, std::string_view body,
-                    const Secret* bearer, std::string_view content_type);
+                    const Secret* bearer, std::string_view content_type,
+                    const Headers* extra_headers = nullptr);
   std::string base_url_;
   std::unique_ptr<Impl> impl_;
 };

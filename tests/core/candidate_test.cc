@@ -196,6 +196,34 @@ TEST(CandidateKnownAnswer, AllOpenedCandidatesRebuildTheCommitByteForByte) {
                                                  t.blind_signature));
 }
 
+// Rebuild (the authority's check) gives Derive's bytes without r^-1, and the product check of the
+// committed blinded messages accepts the real commit and refuses a value sharing a factor with n.
+TEST(CandidateKnownAnswer, RebuildEqualsDeriveAndCoprimalityIsCheckedOnTheProduct) {
+  const Transcript& t = LoadTranscript();
+  const Context ctx = TranscriptContext();
+  std::vector<ByteView> opened_b;
+  for (const auto& [index, opening] : t.openings) {
+    SCOPED_TRACE("candidate " + std::to_string(index));
+    const Candidate d = Derive(ctx, opening.View());
+    const Candidate r = Rebuild(ctx, opening.View());
+    EXPECT_EQ(ToHex(r.blinding.blinded_msg), ToHex(d.blinding.blinded_msg));
+    EXPECT_EQ(ToHex(r.blinding.blinded_msg), ToHex(t.commit[index].blinded_msg));
+    EXPECT_EQ(ToHex(r.TraceBytes()), ToHex(d.TraceBytes()));
+    EXPECT_EQ(r.credential.signing_input, d.credential.signing_input);
+    EXPECT_EQ(r.cnf_thumbprint, d.cnf_thumbprint);
+    EXPECT_TRUE(r.blinding.inv.empty());
+    EXPECT_FALSE(d.blinding.inv.empty());
+    opened_b.push_back(t.commit[index].blinded_msg);
+  }
+  EXPECT_TRUE(blind_rsa::AllCoprimeWithModulus(ctx.signing_key, opened_b));
+  const Bytes zero(ctx.signing_key.modulus_len(), 0);  // gcd(0, n) = n
+  opened_b.push_back(zero);
+  EXPECT_FALSE(blind_rsa::AllCoprimeWithModulus(ctx.signing_key, opened_b));
+  opened_b.back() = ctx.signing_key.n();  // not below n: refused as input
+  EXPECT_EQ(KindOf([&] { (void)blind_rsa::AllCoprimeWithModulus(ctx.signing_key, opened_b); }),
+            ErrorKind::kInvalidInput);
+}
+
 TEST(CandidateKnownAnswer, OneChangedByteOfAnyOpeningBreaksTheMatch) {
   const Transcript& t = LoadTranscript();
   const Context ctx = TranscriptContext();

@@ -190,20 +190,73 @@ E2eStack::E2eStack(StackOptions options) : options_(options) {
       << "[ctid]\nbase_url = " << ctid_url_ << "\nca_file = " << ca_file() << "\n"
       << "client_cert_file = " << (dir_ / "authority-client.pem").string() << "\n"
       << "client_key_file = " << (dir_ / "authority-client.key").string() << "\n"
-      << "[log]\nlevel = info\n";
+      << "[log]\nlevel = info\n"
+      // Every test client comes from 127.0.0.1: per-source limits off by default in tests
+      // (tests of the limits set REALDID_LIMITS_* through authority_env, which wins).
+      << "[limits]\nburst = 100000\nrate_per_minute = 1000000\nctid_failures = 100000\n";
+  if (options_.admin) {
+    // The internal client CA (scripts/pki.sh) and the owner DSN that enrols principals.
+    rc = RunCommand({SourcePath("scripts/pki.sh"), "init-ca", (dir_ / "pki").string(),
+                     "RealDID E2E internal CA"},
+                    &out);
+    if (rc != 0) throw std::runtime_error("pki.sh init-ca failed: " + out);
+    WriteText(owner_dsn_file(), pg_->Dsn(PgRole::kOwner).reveal_string(), 0600);
+    std::filesystem::create_directories(dir_ / "certs");
+    ini << "[admin]\nlisten_address = 127.0.0.1\nport = " << FreePort() << "\n"
+        << "tls_cert_file = " << (dir_ / "authority.pem").string() << "\n"
+        << "tls_key_file = " << (dir_ / "authority.key").string() << "\n"
+        << "client_ca_file = " << client_ca_file() << "\n";
+  }
   WriteText(dir_ / "authority.ini", ini.str(), 0644);
+  StartAuthority();
+}
+
+void E2eStack::StartAuthority() {
+  if (authority_) throw std::runtime_error("the authority is already running");
   authority_ = std::make_unique<ChildProcess>(
       std::vector<std::string>{Binary("authority/realdid-authority"), "--config",
                                (dir_ / "authority.ini").string()},
-      dir_ / "authority.log");
-  line = authority_->ReadLine();
+      dir_ / "authority.log", options_.authority_env);
+  std::string line = authority_->ReadLine();
   if (line.rfind("public https://", 0) != 0) {
     throw std::runtime_error("realdid-authority did not start: '" + line + "'\n" + AuthorityLog());
   }
   (void)authority_->ReadLine();  // metrics URL
+  if (options_.admin) {
+    line = authority_->ReadLine();
+    if (line.rfind("admin https://", 0) != 0) {
+      throw std::runtime_error("admin listener did not start: '" + line + "'\n" + AuthorityLog());
+    }
+    admin_url_ = line.substr(6);
+  }
+}
+
+void E2eStack::KillAuthority(int sig) {
+  if (!authority_) return;
+  ::kill(authority_->pid(), sig);
+  authority_.reset();  // waits (SIGTERM after the signal is harmless to a dead process)
+}
+
+std::string E2eStack::StartExtraAuthority() {
+  std::uint16_t port = FreePort();
+  std::vector<std::string> env = options_.authority_env;
+  env.push_back("REALDID_SERVER_PORT=" + std::to_string(port));
+  env.push_back("REALDID_ADMIN_PORT=");  // one admin listener per stack: the first authority's
+  auto child = std::make_unique<ChildProcess>(
+      std::vector<std::string>{Binary("authority/realdid-authority"), "--config",
+                               (dir_ / "authority.ini").string()},
+      dir_ / ("authority-" + std::to_string(extra_authorities_.size() + 2) + ".log"), env);
+  std::string line = child->ReadLine();
+  if (line.rfind("public https://", 0) != 0) {
+    throw std::runtime_error("extra realdid-authority did not start: '" + line + "'");
+  }
+  (void)child->ReadLine();  // metrics URL
+  extra_authorities_.push_back(std::move(child));
+  return "https://127.0.0.1:" + std::to_string(port);
 }
 
 E2eStack::~E2eStack() {
+  extra_authorities_.clear();
   authority_.reset();
   ctid_.reset();
   pg_.reset();
@@ -230,6 +283,43 @@ void E2eStack::SetCtidFailurePercent(int percent) const {
   wallet::HttpResponse r =
       c.Post("/v1/sim/control", "{\"failure_percent\":" + std::to_string(percent) + "}");
   if (r.status != 200) throw std::runtime_error("ctid-sim control: " + r.body);
+}
+
+std::string E2eStack::SourcePath(const std::string& rel) {
+  std::filesystem::path base;
+  if (const char* d = std::getenv("REALDID_SOURCE_DIR"); d != nullptr && *d != '\0') {
+    base = d;
+  } else {
+    base = REALDID_E2E_SOURCE_DIR;
+  }
+  return (base / rel).string();
+}
+
+ClientCert E2eStack::IssueClientCert(const std::string& role, const std::string& cn) const {
+  if (!options_.admin) throw std::runtime_error("IssueClientCert needs StackOptions::admin");
+  const std::string prefix = (dir_ / "certs" / cn).string();
+  std::string out;
+  int rc = RunCommand({SourcePath("scripts/pki.sh"), "issue", (dir_ / "pki").string(), prefix, cn},
+                      &out);
+  if (rc != 0) throw std::runtime_error("pki.sh issue failed: " + out);
+  ClientCert c{prefix + ".pem", prefix + ".key"};
+  if (!role.empty()) {
+    rc = RunCommand({"/usr/bin/env", "REALDID_ADMIN=" + Binary("tools/admin/realdid-admin"),
+                     SourcePath("scripts/pki.sh"), "add", owner_dsn_file(), c.cert_file, role,
+                     (dir_ / "pki").string()},
+                    &out);
+    if (rc != 0) throw std::runtime_error("pki.sh add failed: " + out);
+  }
+  return c;
+}
+
+wallet::HttpsOptions E2eStack::AdminTls(const ClientCert* cert) const {
+  wallet::HttpsOptions o = AuthorityTls();
+  if (cert != nullptr) {
+    o.client_cert_file = cert->cert_file;
+    o.client_key_file = cert->key_file;
+  }
+  return o;
 }
 
 std::string E2eStack::AuthorityLog() const { return Slurp(dir_ / "authority.log"); }

@@ -49,6 +49,18 @@ struct StackOptions {
   int k = 32;
   int min_k = 16;
   std::uint64_t ctid_population = 100000;
+  // Extra environment for the authority process, e.g. "REALDID_SERVER_REQUEST_TIMEOUT=2s"
+  // (configuration overrides, authority/config.h).
+  std::vector<std::string> authority_env;
+  // Start the operator/auditor listener ([admin], mutual TLS) with an internal client CA made by
+  // scripts/pki.sh; IssueClientCert() then issues and enrols client certificates.
+  bool admin = false;
+};
+
+// A client certificate issued by the stack's internal CA (scripts/pki.sh): PEM files, key 0600.
+struct ClientCert {
+  std::string cert_file;
+  std::string key_file;
 };
 
 class E2eStack {
@@ -73,6 +85,35 @@ class E2eStack {
   // POST /v1/sim/control {"failure_percent":p}.
   void SetCtidFailurePercent(int percent) const;
 
+  // The stack's PostgreSQL cluster and SoftHSM2 directory (fault tests stop/start them).
+  PgHarness& pg() const noexcept { return *pg_; }
+  SoftHsmHarness& softhsm() const noexcept { return *softhsm_; }
+  // Kills the authority with `sig` (SIGKILL: no cleanup at all) and waits for it; then
+  // StartAuthority() brings it up again with the same configuration, port and URL.
+  void KillAuthority(int sig);
+  void StartAuthority();
+  // A further authority process with the same configuration (database, token, keys) on its own
+  // port; returns its URL. Stopped with the stack.
+  std::string StartExtraAuthority();
+
+  // --- operator/auditor API (options.admin) ---
+  // https://127.0.0.1:<port> of the admin listener (empty without options.admin).
+  const std::string& admin_url() const noexcept { return admin_url_; }
+  // The internal CA that issues operator/auditor/administrator certificates (PEM; its key is
+  // next to it). The warrant component may trust the same file.
+  std::string client_ca_file() const { return (dir_ / "pki" / "ca.pem").string(); }
+  // libpq connection string of realdid_owner (0600), for scripts/pki.sh add / realdid-admin.
+  std::string owner_dsn_file() const { return (dir_ / "owner-dsn").string(); }
+  // Issues a client certificate with CN `cn` from the internal CA (scripts/pki.sh issue) into
+  // <dir>/certs/<cn>.{pem,key}; when role is "operator", "auditor" or "administrator" also enrols
+  // it as a principal (scripts/pki.sh add -> realdid-admin); an empty role only issues it.
+  // Throws std::runtime_error with the tool's output on failure.
+  ClientCert IssueClientCert(const std::string& role, const std::string& cn) const;
+  // TLS options for the admin listener: trusts the stack CA, presents `cert` (none when null).
+  wallet::HttpsOptions AdminTls(const ClientCert* cert) const;
+  // Path of a file in the source tree (REALDID_SOURCE_DIR/<rel>).
+  static std::string SourcePath(const std::string& rel);
+
   std::string AuthorityLog() const;
   std::string CtidLog() const;
 
@@ -86,8 +127,10 @@ class E2eStack {
   std::unique_ptr<PgHarness> pg_;
   std::unique_ptr<ChildProcess> ctid_;
   std::unique_ptr<ChildProcess> authority_;
+  std::vector<std::unique_ptr<ChildProcess>> extra_authorities_;
   std::string authority_url_;
   std::string ctid_url_;
+  std::string admin_url_;
 };
 
 }  // namespace realdid::testing

@@ -51,7 +51,7 @@ TEST_F(CeremonyTest, CreatesProtectedKeysAndAPublicManifest) {
   EXPECT_EQ(out.find(SoftHsmHarness::kUserPin), std::string::npos);
   std::string text = realdid::testing::ReadFile(out_ / "keys.json");
   json::Value m = json::Parse(text);
-  ASSERT_EQ(m.at("keys").as_array().size(), 5u);
+  ASSERT_EQ(m.at("keys").as_array().size(), 7u);
 
   // No private JWK members anywhere.
   for (const char* priv : {"\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"", "\"k\""}) {
@@ -73,6 +73,8 @@ TEST_F(CeremonyTest, CreatesProtectedKeysAndAPublicManifest) {
       {"id-lookup-hmac", "realdid-hmac", "HS256", CKO_SECRET_KEY, CKM_SHA256_HMAC, false},
       {"audit-signing", "realdid-audit-p256", "ES256", CKO_PRIVATE_KEY, CKM_ECDSA, false},
       {"data-wrapping", "realdid-data-aes256", "A256GCM", CKO_SECRET_KEY, CKM_AES_GCM, false},
+      {"revocation-list", "realdid-revocation-p256", "ES256", CKO_PRIVATE_KEY, CKM_ECDSA, false},
+      {"privacypass", "realdid-pp-rsa2048", "PS384", CKO_PRIVATE_KEY, CKM_RSA_X_509, false},
       {"escrow", "realdid-escrow-p256", "HPKE-P256-SHA256-A128GCM", CKO_PRIVATE_KEY, CKM_ECDH1_DERIVE, true},
   };
   for (const Expect& x : expects) {

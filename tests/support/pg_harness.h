@@ -43,6 +43,8 @@ class PgHarness {
 
   std::uint16_t port() const noexcept { return port_; }
   const std::filesystem::path& dir() const noexcept { return dir_; }
+  // The server's own log file (pg_ctl -l), e.g. for statement-logging checks.
+  std::filesystem::path server_log() const { return dir_ / "server.log"; }
   // libpq connection string for a role on the test database "realdid" (the superuser's goes
   // through the unix socket).
   Secret Dsn(PgRole role) const;

@@ -86,8 +86,9 @@ KeyPair GenerateKeyPair(Session& s, CreatedObjects& created, CK_MECHANISM_TYPE g
   return kp;
 }
 
-KeyRecord CreateRsa(Session& s, CreatedObjects& created, const std::string& token, int bits) {
-  const std::string label = BlindRsaLabel(bits);
+KeyRecord CreateRsa(Session& s, CreatedObjects& created, const std::string& token, int bits,
+                    const std::string& role = "blind-signing", std::string label = {}) {
+  if (label.empty()) label = BlindRsaLabel(bits);
   const Bytes tmp_id = RandomBytes(16);
   const CK_ULONG modulus_bits = static_cast<CK_ULONG>(bits);
   const Bytes e = {0x01, 0x00, 0x01};
@@ -106,7 +107,7 @@ KeyRecord CreateRsa(Session& s, CreatedObjects& created, const std::string& toke
   Bytes n = s.GetBytes(kp.pub, CKA_MODULUS);
   Bytes pe = s.GetBytes(kp.pub, CKA_PUBLIC_EXPONENT);
   json::Value jwk = jwk::RsaPublic(n, pe);
-  KeyRecord r{"blind-signing", token, label, jwk::Kid(jwk), jwk::ThumbprintSha256(jwk), "PS384", jwk, 0, 0};
+  KeyRecord r{role, token, label, jwk::Kid(jwk), jwk::ThumbprintSha256(jwk), "PS384", jwk, 0, 0};
   SetId(s, kp.pub, r.cka_id);
   SetId(s, kp.priv, r.cka_id);
   return r;
@@ -223,7 +224,8 @@ std::vector<KeyRecord> Run(const Options& o) {
   Session escrow = OpenToken(module, o.escrow_token, o.escrow_pin);
 
   const std::vector<std::string> issuance_labels = {BlindRsaLabel(o.rsa_bits), kHmacLabel, kAuditLabel,
-                                                    kDataKeyLabel};
+                                                    kDataKeyLabel, kRevocationLabel,
+                                                    kPrivacyPassLabel};
   const std::vector<std::string> escrow_labels = {kEscrowLabel};
   if (!o.force) {
     std::vector<std::string> present = Existing(issuance, issuance_labels, false);
@@ -249,11 +251,30 @@ std::vector<KeyRecord> Run(const Options& o) {
                           CKM_ECDSA, false));
   keys.push_back(CreateSecret(issuance, created, o.issuance_token, "data-wrapping", kDataKeyLabel,
                               "A256GCM", CKM_AES_KEY_GEN, CKK_AES, CKM_AES_GCM, false));
+  keys.push_back(CreateEc(issuance, created, o.issuance_token, "revocation-list", kRevocationLabel,
+                          "ES256", CKM_ECDSA, false));
+  // Privacy Pass token type 0x0002 (RFC 9578): its own RSA-2048 key (RFC 9474: one key per use).
+  keys.push_back(CreateRsa(issuance, created, o.issuance_token, 2048, "privacypass",
+                           kPrivacyPassLabel));
+  keys.back().nbf = nbf;
+  keys.back().exp = nbf + std::int64_t{o.valid_days} * 86400;
   keys.push_back(CreateEc(escrow, created, o.escrow_token, "escrow", kEscrowLabel,
                           "HPKE-P256-SHA256-A128GCM", CKM_ECDH1_DERIVE, true));
   WriteManifest(o.out_dir, keys);
   created.Commit();
   return keys;
+}
+
+KeyRecord CreateBlindSigningKey(const std::string& module_path, const std::string& token,
+                                 const Secret& pin, int bits,
+                                 const std::function<void(const KeyRecord&)>& commit) {
+  std::shared_ptr<hsm::Module> module = hsm::Module::Load(module_path);
+  Session issuance = OpenToken(module, token, pin);
+  CreatedObjects created;
+  KeyRecord r = CreateRsa(issuance, created, token, bits);
+  commit(r);  // throws to abort: the new objects are destroyed again
+  created.Commit();
+  return r;
 }
 
 json::Value Manifest(const std::vector<KeyRecord>& keys) {

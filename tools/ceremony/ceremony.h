@@ -3,7 +3,8 @@
 //
 // Issuance token: blind-signing RSA (CKM_RSA_X_509 only), ID-lookup HMAC-SHA256 generic secret
 // (CKM_SHA256_HMAC only), audit ECDSA P-256 (CKM_ECDSA only), data-wrapping AES-256 (CKM_AES_GCM
-// only). Escrow token: escrow P-256 (CKM_ECDH1_DERIVE only).
+// only), revocation-list ECDSA P-256 (CKM_ECDSA only). Escrow token: escrow P-256
+// (CKM_ECDH1_DERIVE only).
 // Security contract: every private/secret key is CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE, not
 // CKA_EXTRACTABLE, with exactly one allowed mechanism; this is read back and checked after creation.
 // The run is all-or-nothing: every object it created is destroyed again if any step fails.
@@ -15,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,14 +40,16 @@ struct Options {
 };
 
 struct KeyRecord {
-  std::string role;    // blind-signing, id-lookup-hmac, audit-signing, data-wrapping, escrow
+  std::string role;    // blind-signing, id-lookup-hmac, audit-signing, data-wrapping,
+                       // revocation-list, escrow,
+                       // privacypass
   std::string token;   // token label
   std::string label;   // CKA_LABEL
   std::string kid;
   Bytes cka_id;
   std::string alg;
   json::Value jwk;     // public JWK, null for secret keys
-  std::int64_t nbf = 0;  // validity window (blind-signing key only; 0 = none)
+  std::int64_t nbf = 0;  // validity window (blind-signing and privacypass keys; 0 = none)
   std::int64_t exp = 0;
 };
 
@@ -55,10 +59,21 @@ inline constexpr const char* kHmacLabel = "realdid-hmac";
 inline constexpr const char* kAuditLabel = "realdid-audit-p256";
 inline constexpr const char* kDataKeyLabel = "realdid-data-aes256";
 inline constexpr const char* kEscrowLabel = "realdid-escrow-p256";
+// Signs the per-key revocation lists (role "revocation-list", ES256, CKM_ECDSA only).
+inline constexpr const char* kRevocationLabel = "realdid-revocation-p256";
+// Privacy Pass token type 0x0002 (role "privacypass", RSA-2048, CKM_RSA_X_509 only, nbf/exp window).
+inline constexpr const char* kPrivacyPassLabel = "realdid-pp-rsa2048";
 
 // Runs the ceremony and writes <out_dir>/keys.json. Throws realdid::Error; kConflict when keys
 // already exist and !force.
 std::vector<KeyRecord> Run(const Options& options);
+
+// One more blind-signing RSA key (label BlindRsaLabel(bits), CKA_ID = its thumbprint) on the
+// issuance token, for key rotation (tools/ceremony/rotate.h). commit(record) runs before the key is
+// kept: if it throws, the key is destroyed again and the exception propagates.
+KeyRecord CreateBlindSigningKey(const std::string& module_path, const std::string& token,
+                                 const Secret& pin, int bits,
+                                 const std::function<void(const KeyRecord&)>& commit);
 
 // The manifest document: {"version":1,"keys":[{role,token,label,kid,cka_id,alg,jwk?,nbf?,exp?}...]}
 // (nbf/exp, Unix seconds, for the blind-signing key).

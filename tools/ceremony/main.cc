@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "hsm/config.h"
 #include "tools/ceremony/ceremony.h"
+#include "tools/ceremony/rotate.h"
 
 namespace {
 
@@ -19,7 +20,8 @@ constexpr const char* kUsage =
     "                        [--module PATH] [--rsa-bits 2048|3072|4096] [--valid-days N] [--force]\n"
     "Creates the issuance keys (blind RSA, HMAC, audit P-256, data AES-256) and the escrow P-256 key\n"
     "inside the tokens and writes DIR/keys.json with their public parts. Existing keys with the same\n"
-    "labels are never overwritten unless --force (which destroys and recreates them).\n";
+    "labels are never overwritten unless --force (which destroys and recreates them).\n"
+    "       realdid-ceremony rotate ...   adds a new blind-signing key (rotate --help)\n";
 
 int Usage(const std::string& message) {
   std::cerr << "realdid-ceremony: " << message << "\n" << kUsage;
@@ -29,6 +31,7 @@ int Usage(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "rotate") return realdid::ceremony::RotateMain(argc, argv);
   realdid::ceremony::Options o;
   std::string issuance_pin_file;
   std::string escrow_pin_file;
@@ -72,6 +75,12 @@ int main(int argc, char** argv) {
         return Usage("--valid-days must be 1..3650");
       }
       o.valid_days = std::stoi(v);
+    } else if (arg == "--now") {  // testing: pretend the ceremony runs at this Unix time
+      if (!value(v)) return Usage("--now needs a value");
+      if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos) {
+        return Usage("--now must be Unix seconds");
+      }
+      o.now = std::stoll(v);
     } else {
       return Usage("unknown argument: " + std::string(arg));
     }

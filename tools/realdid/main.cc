@@ -26,6 +26,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "tools/realdid/commands.h"
 #include "wallet/client.h"
 #include "wallet/key_set.h"
 #include "wallet/wallet_file.h"
@@ -40,6 +41,11 @@ constexpr const char* kUsage =
     "                         [--now UNIX]\n"
     "  realdid keys fetch --authority URL --ca FILE --out JWKS.json\n"
     "  realdid verify --jwks JWKS.json --aud AUD --nonce NONCE [--presentation FILE|-] [--now UNIX]\n"
+    "                 [--revocation-cache DIR]\n"
+    "  realdid revocation fetch|check ...   (realdid revocation help)\n"
+    "  realdid wallet revoke --wallet WALLET.json --authority URL --ca FILE\n"
+    "  realdid audit verify|export|witness ...   (realdid audit help)\n"
+    "  realdid token challenge|directory|fetch|attest|redeem ...   (realdid token help)\n"
     "claims: age_over_18, age_over_60, province, nationality, real_name_verified\n";
 
 int Usage(const std::string& message) {
@@ -188,6 +194,9 @@ int Verify(const std::map<std::string, std::string>& f) {
   std::string pres = Trim(ReadAll(f.count("--presentation") != 0 ? f.at("--presentation") : "-"));
   std::int64_t now = f.count("--now") != 0 ? ParseInt(f.at("--now"), "--now") : SystemNow();
   VerifyResult r = VerifyOffline(ks, pres, f.at("--aud"), f.at("--nonce"), now);
+  if (f.count("--revocation-cache") != 0) {
+    realdid::cli::CheckPresentationNotRevoked(ks.text, pres, f.at("--revocation-cache"), now);
+  }
   std::cout << r.ToJson() << "\n";
   return 0;
 }
@@ -230,9 +239,15 @@ int main(int argc, char** argv) {
       }
       return KeysFetch(f);
     }
+    if (cmd == "audit") return realdid::cli::RunAudit(argc, argv);
+    if (cmd == "token") return realdid::cli::RunToken(argc, argv);
+    if (cmd == "revocation") return realdid::cli::RunRevocation(argc, argv);
+    if (cmd == "wallet" && sub == "revoke") return realdid::cli::RunWalletRevoke(argc, argv);
     if (cmd == "verify") {
-      if (!ParseFlags(argc, argv, 2, {"--jwks", "--aud", "--nonce", "--presentation", "--now"}, f,
-                      error) ||
+      if (!ParseFlags(argc, argv, 2,
+                      {"--jwks", "--aud", "--nonce", "--presentation", "--now",
+                       "--revocation-cache"},
+                      f, error) ||
           !Require(f, {"--jwks", "--aud", "--nonce"}, error)) {
         return Usage(error);
       }

@@ -55,12 +55,12 @@ std::optional<audit::Checkpoint> AuditCheckpointer::RunOnce(bool force) {
     std::optional<audit::Checkpoint> last = db::LastCheckpoint(tx);
     if (last) o.newest_signed_at = last->signed_at;
     const std::int64_t from = last ? last->to_seq : 0;
-    std::vector<audit::Row> rows = db::ReadRowsAfter(tx, from, settings_.max_rows);
     const std::int64_t now = clock_();
-    const bool rows_due = static_cast<std::int64_t>(rows.size()) >= settings_.every_rows;
+    const bool rows_due = db::AuditHeadSeq(tx) - from >= settings_.every_rows;
     const bool time_due = !last || now - last->signed_at >= settings_.interval.count();
     // With no checkpoint yet, the first one is due at once (it may cover an empty log).
     if (!force && !rows_due && !time_due) return o;
+    std::vector<audit::Row> rows = db::ReadRowsAfter(tx, from, settings_.max_rows);
     // Re-verify what is about to be signed: contiguous seq, links from the signed head, hashes.
     Bytes prev = last ? last->head_hash : audit::GenesisHash();
     std::int64_t expected = from + 1;

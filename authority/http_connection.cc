@@ -7,11 +7,15 @@
 #include <Poco/Net/HTTPServerSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/StreamSocket.h>
+#include <Poco/Net/StreamSocketImpl.h>
 #include <Poco/Net/TCPServerConnection.h>
 #include <Poco/Timestamp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
+#include <string_view>
 #include <atomic>
 #include <memory>
 
@@ -38,6 +42,7 @@ struct ConnectionRegistry::Entry {
 namespace {
 
 thread_local ConnectionRegistry::Entry* t_current = nullptr;
+thread_local const Poco::Net::StreamSocket* t_socket = nullptr;
 
 // Lingering close after an unread body: at most this long, at most this many bytes.
 constexpr std::chrono::milliseconds kMaxLinger{3000};
@@ -61,6 +66,173 @@ HeadProblem Classify(const Poco::Exception& e) {
   }
   return {400, "the request head cannot be parsed"};
 }
+
+
+// Checks the plaintext byte stream of a connection against HTTP/1.1 message framing as it
+// arrives, independently of Poco's lenient parser (which ignores a header line without a colon,
+// accepts any "HTTP/x.y", and lets folded or control-character lines through): request line
+// "token SP visible-ASCII SP HTTP/1.1|HTTP/1.0", header lines "token: value" without folding or
+// control characters, at most one Content-Length value, then exactly that many body bytes, then the
+// next request. A Transfer-Encoding ends the check (such requests are refused and the connection
+// closes). Runs on the connection's thread only.
+class FramingValidator {
+ public:
+  void Feed(const char* p, std::size_t n) {
+    for (std::size_t i = 0; i < n && state_ != kOff; ++i) {
+      if (state_ == kBody) {
+        std::size_t take = static_cast<std::size_t>(
+            std::min<std::uint64_t>(body_left_, static_cast<std::uint64_t>(n - i)));
+        body_left_ -= take;
+        i += take - 1;
+        if (body_left_ == 0) state_ = kRequestLine;
+        continue;
+      }
+      char c = p[i];
+      if (c != '\n') {
+        if (line_.size() > (std::size_t{1} << 16)) {
+          state_ = kOff;  // Poco's own limits refuse this head
+          continue;
+        }
+        line_.push_back(c);
+        continue;
+      }
+      if (!line_.empty() && line_.back() == '\r') line_.pop_back();
+      Line();
+      line_.clear();
+    }
+  }
+  // Null while the stream is well framed; otherwise what is wrong (a fixed text).
+  const char* error() const noexcept { return error_; }
+
+ private:
+  enum State { kRequestLine, kHeaders, kBody, kOff };
+
+  static bool TChar(unsigned char c) {
+    return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                                       std::string_view::npos;
+  }
+  void Refuse(const char* what) {
+    error_ = what;
+    state_ = kOff;
+  }
+  void Line() {
+    for (char ch : line_) {
+      auto c = static_cast<unsigned char>(ch);
+      if ((c < 0x20 && c != '\t') || c == 0x7F) return Refuse("a control character in the request head");
+    }
+    if (state_ == kRequestLine) {
+      if (line_.empty()) return;  // empty lines before a request line are ignored (RFC 9112 2.2)
+      std::size_t a = line_.find(' ');
+      std::size_t b = a == std::string::npos ? a : line_.find(' ', a + 1);
+      if (a == std::string::npos || b == std::string::npos || a == 0 || b == a + 1 ||
+          line_.find(' ', b + 1) != std::string::npos) {
+        return Refuse("malformed request line");
+      }
+      for (std::size_t i = 0; i < a; ++i) {
+        if (!TChar(static_cast<unsigned char>(line_[i]))) return Refuse("malformed request method");
+      }
+      for (std::size_t i = a + 1; i < b; ++i) {
+        auto c = static_cast<unsigned char>(line_[i]);
+        if (c <= 0x20 || c >= 0x7F) return Refuse("malformed request target");
+      }
+      std::string_view version = std::string_view(line_).substr(b + 1);
+      if (version != "HTTP/1.1" && version != "HTTP/1.0") {
+        return Refuse("unsupported HTTP version (HTTP/1.1 or HTTP/1.0 only)");
+      }
+      state_ = kHeaders;
+      length_.reset();
+      chunked_ = false;
+      return;
+    }
+    // kHeaders
+    if (line_.empty()) {
+      if (chunked_) {
+        state_ = kOff;
+      } else if (length_.value_or(0) > 0) {
+        body_left_ = *length_;
+        state_ = kBody;
+      } else {
+        state_ = kRequestLine;
+      }
+      return;
+    }
+    if (line_.front() == ' ' || line_.front() == '\t') return Refuse("obsolete header line folding");
+    std::size_t colon = line_.find(':');
+    if (colon == std::string::npos || colon == 0) return Refuse("a header line without a field name");
+    for (std::size_t i = 0; i < colon; ++i) {
+      if (!TChar(static_cast<unsigned char>(line_[i]))) return Refuse("malformed header field name");
+    }
+    std::string name = line_.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string value = line_.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+    if (name == "content-length") {
+      if (value.empty() || value.size() > 18 ||
+          value.find_first_not_of("0123456789") != std::string::npos) {
+        return Refuse("malformed Content-Length");
+      }
+      std::uint64_t v = std::stoull(value);
+      if (length_ && *length_ != v) return Refuse("conflicting Content-Length values");
+      length_ = v;
+    } else if (name == "transfer-encoding") {
+      chunked_ = true;
+    }
+  }
+
+  State state_ = kRequestLine;
+  std::string line_;
+  std::optional<std::uint64_t> length_;
+  bool chunked_ = false;
+  std::uint64_t body_left_ = 0;
+  const char* error_ = nullptr;
+};
+
+// The connection's socket as Poco's HTTP session sees it: every call goes to the real (TLS)
+// socket; received plaintext also goes through the FramingValidator.
+class ObservedSocketImpl final : public Poco::Net::StreamSocketImpl {
+ public:
+  ObservedSocketImpl(const Poco::Net::StreamSocket& inner, FramingValidator* validator)
+      : Poco::Net::StreamSocketImpl(inner.impl()->sockfd()), inner_(inner), validator_(validator) {}
+  ~ObservedSocketImpl() override { reset(); }  // the inner socket owns the descriptor
+  ObservedSocketImpl(const ObservedSocketImpl&) = delete;
+  ObservedSocketImpl& operator=(const ObservedSocketImpl&) = delete;
+
+  int receiveBytes(void* buffer, int length, int flags) override {
+    int n = inner_.impl()->receiveBytes(buffer, length, flags);
+    if (n > 0) validator_->Feed(static_cast<const char*>(buffer), static_cast<std::size_t>(n));
+    return n;
+  }
+  int sendBytes(const void* buffer, int length, int flags) override {
+    return inner_.impl()->sendBytes(buffer, length, flags);
+  }
+  int available() override { return inner_.impl()->available(); }
+  bool poll(const Poco::Timespan& timeout, int mode) override {
+    return inner_.impl()->poll(timeout, mode);
+  }
+  void close() override {
+    try {
+      inner_.impl()->close();
+    } catch (...) {
+    }
+    reset();
+  }
+  void shutdownReceive() override { inner_.impl()->shutdownReceive(); }
+  void shutdownSend() override { inner_.impl()->shutdownSend(); }
+  void shutdown() override { inner_.impl()->shutdown(); }
+  bool secure() const override { return inner_.impl()->secure(); }
+  void setSendTimeout(const Poco::Timespan& t) override { inner_.impl()->setSendTimeout(t); }
+  Poco::Timespan getSendTimeout() override { return inner_.impl()->getSendTimeout(); }
+  void setReceiveTimeout(const Poco::Timespan& t) override { inner_.impl()->setReceiveTimeout(t); }
+  Poco::Timespan getReceiveTimeout() override { return inner_.impl()->getReceiveTimeout(); }
+  Poco::Net::SocketAddress address() override { return inner_.impl()->address(); }
+  Poco::Net::SocketAddress peerAddress() override { return inner_.impl()->peerAddress(); }
+
+ private:
+  Poco::Net::StreamSocket inner_;
+  FramingValidator* validator_;
+};
 
 class ProblemConnection final : public Poco::Net::TCPServerConnection {
  public:
@@ -87,12 +259,14 @@ class ProblemConnection final : public Poco::Net::TCPServerConnection {
 
   void run() override {
     t_current = &entry_;
+    t_socket = &socket();
     try {
       Serve();
     } catch (...) {
       // A network failure ends the connection; nothing to answer.
     }
     t_current = nullptr;
+    t_socket = nullptr;
   }
 
  private:
@@ -117,7 +291,9 @@ class ProblemConnection final : public Poco::Net::TCPServerConnection {
   }
 
   void Serve() {
-    Poco::Net::HTTPServerSession session(socket(), params_);
+    FramingValidator framing;
+    Poco::Net::HTTPServerSession session(
+        Poco::Net::StreamSocket(new ObservedSocketImpl(socket(), &framing)), params_);
     bool linger = false;
     while (!entry_.stopped.load() && session.hasMoreRequests()) {
       BeginRequest();
@@ -126,6 +302,11 @@ class ProblemConnection final : public Poco::Net::TCPServerConnection {
       try {
         Poco::Net::HTTPServerResponseImpl response(session);
         Poco::Net::HTTPServerRequestImpl request(response, session, params_);
+        if (framing.error() != nullptr) {
+          SendProblem(session, {400, framing.error()});
+          linger = true;
+          break;
+        }
         response.setDate(Poco::Timestamp());
         response.setVersion(request.getVersion());
         response.setKeepAlive(params_->getKeepAlive() && request.getKeepAlive() &&
@@ -143,8 +324,10 @@ class ProblemConnection final : public Poco::Net::TCPServerConnection {
         if (TimedOut()) SendProblem(session, {408, "the request did not arrive in time"});
         break;
       } catch (const Poco::Net::MessageException& e) {
-        SendProblem(session, TimedOut() ? HeadProblem{408, "the request did not arrive in time"}
-                                        : Classify(e));
+        HeadProblem p = Classify(e);
+        if (framing.error() != nullptr) p = {400, framing.error()};
+        if (TimedOut()) p = {408, "the request did not arrive in time"};
+        SendProblem(session, p);
         linger = true;
         break;
       } catch (const Poco::Exception&) {
@@ -152,7 +335,9 @@ class ProblemConnection final : public Poco::Net::TCPServerConnection {
           SendProblem(session, {408, "the request did not arrive in time"});
         } else if (session.networkException() == nullptr) {
           // E.g. a non-numeric Content-Length: refused while the head is parsed.
-          SendProblem(session, {400, "the request head cannot be parsed"});
+          SendProblem(session, {400, framing.error() != nullptr
+                                         ? framing.error()
+                                         : "the request head cannot be parsed"});
           linger = true;
         }
         break;
@@ -179,7 +364,10 @@ class ProblemConnection final : public Poco::Net::TCPServerConnection {
       response.set("Cache-Control", "no-store");
       response.set("X-Content-Type-Options", "nosniff");
       response.setKeepAlive(false);
-      response.sendBuffer(out.body.data(), out.body.size());
+      // Not sendBuffer(): without an attached request it would write the head only.
+      std::ostream& os = response.send();
+      os.write(out.body.data(), static_cast<std::streamsize>(out.body.size()));
+      os.flush();
     } catch (...) {
     }
     session.setKeepAlive(false);
@@ -195,6 +383,10 @@ class ProblemConnection final : public Poco::Net::TCPServerConnection {
   void Linger() {
     try {
       Poco::Net::StreamSocket s = socket();
+      // The answer is complete: say so with a FIN (Poco exposes no TLS half-close; the answer is
+      // length-delimited, so the client has all of it), so that the client stops sending and
+      // closes; then drain what is still in flight.
+      ::shutdown(entry_.fd, SHUT_WR);
       s.setReceiveTimeout(Poco::Timespan(0, 100000));
       auto deadline = Clock::now() + std::min(kMaxLinger, registry_->request_timeout());
       std::size_t total = 0;
@@ -316,6 +508,8 @@ void MarkBodyUnread() noexcept {
   std::lock_guard lock(t_current->mu);
   t_current->body_unread = true;
 }
+
+const Poco::Net::StreamSocket* CurrentConnectionSocket() noexcept { return t_socket; }
 
 bool RequestTimedOut() noexcept {
   if (t_current == nullptr) return false;

@@ -3,6 +3,10 @@
 //    (Poco's own connection answers those with a bodiless 400 or just drops the connection):
 //    400 (malformed head, non-numeric Content-Length), 414 (request target too long), 431 (a
 //    header field too long, too many fields);
+//  - the plaintext stream is checked against strict HTTP/1.1 framing as it arrives (Poco's parser
+//    is lenient): a request line other than "token SP target SP HTTP/1.1|1.0", a header line
+//    without a field name or with folding or control characters, conflicting Content-Length
+//    values: 400;
 //  - a request must arrive whole within request_timeout (wall clock, from its first byte until
 //    head and body are read): a watchdog cuts slow clients (slowloris) that the per-read socket
 //    timeout alone would keep forever; the request is answered 408 when the TLS stream still
@@ -27,6 +31,7 @@
 
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/TCPServerConnectionFactory.h>
 
 namespace realdid::authority {
@@ -71,5 +76,7 @@ void MarkRequestRead() noexcept;
 void MarkBodyUnread() noexcept;
 // the watchdog cut the current request (its deadline passed while it was being read).
 bool RequestTimedOut() noexcept;
+// The connection's own (TLS) socket, e.g. for the peer certificate; null off a connection thread.
+const Poco::Net::StreamSocket* CurrentConnectionSocket() noexcept;
 
 }  // namespace realdid::authority

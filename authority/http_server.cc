@@ -13,12 +13,14 @@
 #include <Poco/Net/X509Certificate.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <csignal>
 #include <istream>
 #include <mutex>
 
@@ -273,7 +275,15 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
           request.request_id);
       return;
     }
-    if (has_length || chunked) {
+    if (chunked) {
+      // Poco's chunked decoder ends a body silently at a malformed chunk size, so a truncated
+      // body could pass as complete: request bodies must carry a Content-Length.
+      out = ProblemResponse(HttpProblem(411, "chunked request bodies are not accepted; send a "
+                                             "Content-Length"),
+                            request.request_id);
+      return;
+    }
+    if (has_length) {
       // Only now, when the request is admitted, does the client get its "100 Continue".
       if (req.getExpectContinue()) resp.sendContinue();
       std::istream& in = req.stream();
@@ -322,9 +332,10 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
 
   // Fills the verified client certificate, if the listener requires one and the peer sent it.
   static void FillPeerCertificate(Poco::Net::HTTPServerRequest& req, HttpRequest& request) {
-    auto* impl = dynamic_cast<Poco::Net::HTTPServerRequestImpl*>(&req);
-    if (impl == nullptr) return;
-    Poco::Net::SecureStreamSocket socket(impl->socket());  // throws if not a TLS socket
+    const Poco::Net::StreamSocket* own = CurrentConnectionSocket();
+    if (own == nullptr) return;
+    (void)req;
+    Poco::Net::SecureStreamSocket socket(*own);  // throws if not a TLS socket
     if (!socket.havePeerCertificate()) return;
     Poco::Net::X509Certificate cert = socket.peerCertificate();
     request.peer_subject = cert.subjectName();
@@ -404,6 +415,11 @@ HttpsServer::HttpsServer(HttpServerOptions options, std::shared_ptr<const Router
   shared_->metrics = metrics;
 
   Poco::Net::Context::Ptr ctx = MakeServerTlsContext(options_.tls);
+  // A TCP end-of-stream without close_notify reads as an orderly end instead of a fatal TLS error,
+  // so that the connection layer can still answer 408 after it cut a slow request's read side.
+  // Requests are framed by Content-Length (chunked bodies are refused), so a truncated request
+  // still fails as truncated; it cannot pass as complete.
+  SSL_CTX_set_options(ctx->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF);
   listener_ = std::make_unique<Poco::Net::SecureServerSocket>(
       MakeTlsListener(options_.listen_address, options_.port, ctx));
   port_ = listener_->address().port();
@@ -438,6 +454,9 @@ HttpsServer::~HttpsServer() {
 
 void HttpsServer::Start() {
   if (running_ || stopped_) Fail(ErrorKind::kInternal, "HttpsServer: already started");
+  // A peer that closes while we write (a client refused early, a reset) must cost an EPIPE on
+  // that connection, not the process: TLS writes go through send() without MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   server_->start();
   running_ = true;
   LogInfo("listener started", {{"listener", options_.name}, {"url", url()}});

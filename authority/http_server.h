@@ -3,8 +3,9 @@
 //
 // Per request it: assigns a random request id (X-Request-Id), enforces the header-size limit (431),
 // routes (404/405 + Allow), checks the media type of bodies (415), requires a length for bodies
-// (411), enforces the body limit (413: from Content-Length before reading; while reading for
-// chunked bodies), calls the handler, maps any exception to an RFC 9457 problem (problem.h; no
+// (411: a Content-Length; chunked request bodies are refused, since Poco's decoder ends a body
+// silently at a malformed chunk size), enforces the body limit (413: from Content-Length, before
+// reading), calls the handler, maps any exception to an RFC 9457 problem (problem.h; no
 // exception escapes), adds security headers (Cache-Control: no-store, Strict-Transport-Security,
 // X-Content-Type-Options, Content-Security-Policy, Referrer-Policy), records metrics labelled with
 // the route pattern, and writes one structured access-log line (no raw path, no query, no body).
@@ -20,6 +21,8 @@
 // many wait queued; beyond that a new connection is closed at accept. Per-socket operations also
 // time out after request_timeout; an idle kept-alive connection after min(request_timeout, 15 s).
 // Framing: a Transfer-Encoding other than exactly "chunked", or next to a Content-Length, is 400.
+// Every 503 carries Retry-After. SIGPIPE is ignored process-wide once a server starts (a peer that
+// goes away costs an EPIPE on its connection, not the process).
 // Thread-safety: Start/Stop from one controlling thread; handlers run on the server's pool.
 #pragma once
 

@@ -151,7 +151,7 @@ int Serve(const std::string& config_path) {
                                                issuance_service->keys(), settings.iss, *token,
                                                pool, clock);
     if (revocation_service) AddRevocationRoutes(*router, *revocation_service, clock);
-    // Privacy Pass tokens (docs/protocol.md 8), when keys.json lists a "privacypass" key.
+    // Privacy Pass tokens (docs/protocol.md 11), when keys.json lists a "privacypass" key.
     if (std::vector<privacypass::TokenKey> pp_keys =
             PrivacyPassKeysFromManifest(manifest, config.hsm.token_label);
         !pp_keys.empty()) {

@@ -1,4 +1,4 @@
-// HTTP endpoints of Privacy Pass issuance (RFC 9578 token type 0x0002; docs/protocol.md 8) over
+// HTTP endpoints of Privacy Pass issuance (RFC 9578 token type 0x0002; docs/protocol.md 11) over
 // privacypass::PrivacyPassIssuer.
 //
 //   POST <issuer-request-uri path> (default /v1/privacypass/token-request)

@@ -26,6 +26,19 @@ std::int64_t ParseSince(const std::string& text) {
   return std::stoll(text);
 }
 
+// Bodies that carry nothing must be exactly an empty JSON object.
+void RequireEmptyObject(const std::string& body) {
+  json::Value v;
+  try {
+    v = json::Parse(body);
+  } catch (const Error&) {
+    InvalidInput("the body must be the empty JSON object {}");
+  }
+  if (!v.is_object() || !v.as_object().empty()) {
+    InvalidInput("the body must be the empty JSON object {}");
+  }
+}
+
 // True when an If-None-Match header lists etag (or is "*").
 bool Matches(const HttpRequest& req, const std::string& etag) {
   std::optional<std::string> inm = req.Header("If-None-Match");
@@ -141,7 +154,8 @@ void AddRevocationRoutes(Router& router, revocation::RevocationService& service,
   json_body.consumes = "application/json";
   router.Add(
       "POST", "/v1/revocation/nonce",
-      [svc](const HttpRequest&) {
+      [svc](const HttpRequest& r) {
+        RequireEmptyObject(r.body);
         revocation::RevocationNonce n = svc->CreateNonce();
         return HttpResponse::Json(
             200, json::Serialize(json::Value(json::Object{{"nonce", b64url::Encode(n.nonce)},
@@ -173,6 +187,7 @@ void AddOperatorRevocationRoutes(Router& router, revocation::RevocationService& 
              Privileged(
                  pool, {Role::kOperator},
                  [svc](const HttpRequest& r, const Principal&) {
+                   RequireEmptyObject(r.body);
                    const std::string& kid = r.params.at("kid");
                    bool newly = false;
                    std::int64_t version = svc->RevokeKey(kid, &newly);

@@ -1,7 +1,7 @@
 // Privacy Pass wire formats: RFC 9577 (TokenChallenge, Token, the PrivateToken auth scheme) and
 // RFC 9578 token type 0x0002 (publicly verifiable, blind RSA 2048, RSABSSA-SHA384-PSS-Deterministic),
 // plus the generic batch of draft-ietf-privacypass-batched-tokens as @cloudflare/privacypass-ts
-// 0.9.0 implements it. docs/protocol.md section 8 repeats every layout byte for byte.
+// 0.9.0 implements it. docs/protocol.md section 11 repeats every layout byte for byte.
 //
 //   TokenChallenge = token_type(2) || u16 len || issuer_name || u8 len || redemption_context (0|32)
 //                    || u16 len || origin_info (comma-separated names)

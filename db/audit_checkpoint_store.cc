@@ -1,5 +1,6 @@
 #include "db/audit_checkpoint_store.h"
 
+#include <algorithm>
 #include <limits>
 #include <utility>
 
@@ -59,6 +60,11 @@ void InsertCheckpoint(Tx& tx, const audit::Checkpoint& c) {
        audit::CheckpointHash(c)});
 }
 
+std::int64_t AuditHeadSeq(Tx& tx) {
+  Result r = tx.Exec("SELECT seq FROM audit_log ORDER BY seq DESC LIMIT 1");
+  return r.empty() ? 0 : r[0].GetInt64("seq");
+}
+
 std::vector<audit::Row> ReadRowsAfter(Tx& tx, std::int64_t after_seq, std::int64_t limit) {
   return ReadAudit(tx, after_seq + 1, limit);
 }
@@ -76,7 +82,9 @@ audit::LogReport VerifyAuditLog(Pool& pool, std::map<std::string, jws::PublicKey
     bool checkpoints_done = false;
     auto load_checkpoints = [&](std::int64_t until_seq) {
       while (!checkpoints_done && !v.failed() && v.covered_seq() < until_seq) {
-        std::vector<audit::Checkpoint> cps = ReadCheckpoints(tx, next_checkpoint, page);
+        // Few checkpoints per query: each holds up to 32 bytes per covered row.
+        std::vector<audit::Checkpoint> cps =
+            ReadCheckpoints(tx, next_checkpoint, std::min<std::int64_t>(page, 64));
         if (cps.empty()) {
           checkpoints_done = true;
           break;

@@ -30,6 +30,8 @@ std::optional<audit::Checkpoint> LastCheckpoint(Tx& tx);
 // Checkpoints with number >= from_number in number order, at most limit.
 std::vector<audit::Checkpoint> ReadCheckpoints(Tx& tx, std::int64_t from_number, std::int64_t limit);
 void InsertCheckpoint(Tx& tx, const audit::Checkpoint& c);
+// The newest row's seq (0 for an empty log).
+std::int64_t AuditHeadSeq(Tx& tx);
 // Rows with seq > after_seq in seq order, at most limit.
 std::vector<audit::Row> ReadRowsAfter(Tx& tx, std::int64_t after_seq, std::int64_t limit);
 

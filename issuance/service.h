@@ -94,7 +94,7 @@ struct Settings {
   std::int64_t lockout = std::int64_t{30} * 86400;
   // At most this many unexpired credentials per person (0 = no cap): a new session is refused
   // (kConflict) while the person holds that many, so per-credential quotas such as the Privacy
-  // Pass tokens (docs/protocol.md 8) cannot be multiplied by collecting credentials.
+  // Pass tokens (docs/protocol.md 11) cannot be multiplied by collecting credentials.
   int max_active_credentials = 3;
 };
 
@@ -103,7 +103,8 @@ class Events {
  public:
   virtual ~Events() = default;
   // result: "opened", "ctid_failed", "ctid_unavailable", "invalid_id_number", "locked",
-  // "conflict", "signed", "cheat".
+  // "conflict", "signed", "cheat", "cancelled". ResidentHistory's real-name check reports its
+  // failures ("ctid_failed", "invalid_id_number", "ctid_unavailable") here too.
   virtual void OnSession(std::string_view result) noexcept = 0;
   virtual void OnCheat() noexcept = 0;
   virtual void OnSignature() noexcept = 0;

@@ -1,4 +1,4 @@
--- 0007 privacypass: the daily Privacy Pass token quota (docs/protocol.md section 8). Runs as
+-- 0007 privacypass: the daily Privacy Pass token quota (docs/protocol.md section 11). Runs as
 -- realdid_owner through realdid-migrate.
 --
 -- One row per (credential, UTC day): the credential is named only by its revocation id

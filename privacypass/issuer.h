@@ -2,7 +2,7 @@
 // and issuer" deployment) for RealDID holders, token type 0x0002 (RFC 9578). No HTTP here:
 // authority/privacypass_routes.h parses the media types and maps the errors.
 //
-// Flow of one request (docs/protocol.md 8): ParseSingle/ParseBatch (strict wire format, key
+// Flow of one request (docs/protocol.md 11): ParseSingle/ParseBatch (strict wire format, key
 // lookup by truncated key id among the keys whose window contains now, 1 < m < n - 1; all-or-
 // nothing for a batch) -> Attest (the RealDID-Attestation header: a presentation of an unexpired
 // RealDID credential under one of the authority's blind-signing keys, with NO disclosures and a

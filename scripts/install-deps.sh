@@ -16,6 +16,8 @@ PACKAGES=(
   softhsm2 opensc postgresql-15 postgresql-client-15
   # tooling used by the scripts and the demo
   openssl curl jq ca-certificates
+  # benchmark curves (scripts/bench.sh)
+  gnuplot-nox
   # deploy checks (scripts/check-deploy.sh): unit verification, YAML, rules, a real Prometheus,
   # the container root filesystem
   systemd yamllint python3-yaml prometheus mmdebstrap

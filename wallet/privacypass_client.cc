@@ -21,12 +21,18 @@ TokenIssuer FetchTokenIssuer(HttpsClient& authority, std::int64_t now) {
     if (k.not_before <= now && (best == nullptr || k.not_before >= best->not_before)) best = &k;
   }
   if (best == nullptr) InvalidInput("privacypass directory: no token key is valid now");
+  // The request goes to the authority this client is configured for (never to another host the
+  // directory might name): only the path of issuer-request-uri is used.
   std::string path = d.issuer_request_uri;
   const std::string& base = authority.base_url();
   if (path.rfind(base, 0) == 0 && path.size() > base.size() && path[base.size()] == '/') {
     path = path.substr(base.size());
-  } else if (path.empty() || path.front() != '/') {
-    InvalidInput("privacypass directory: issuer-request-uri is not on this authority");
+  } else if (path.rfind("https://", 0) == 0) {
+    const std::size_t slash = path.find('/', 8);
+    path = slash == std::string::npos ? std::string() : path.substr(slash);
+  }
+  if (path.empty() || path.front() != '/' || path.find_first_of(" \r\n?#") != std::string::npos) {
+    InvalidInput("privacypass directory: issuer-request-uri has no usable path");
   }
   TokenIssuer t{std::move(d), best->spki, blind_rsa::PublicKey::FromSpkiDer(best->spki), path};
   return t;

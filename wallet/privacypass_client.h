@@ -1,4 +1,4 @@
-// The holder's side of Privacy Pass issuance (docs/protocol.md 8): the RealDID-Attestation header
+// The holder's side of Privacy Pass issuance (docs/protocol.md 11): the RealDID-Attestation header
 // for a request body, the issuer directory, and obtaining tokens (one, or a generic batch) for a
 // TokenChallenge from the authority.
 //
@@ -33,7 +33,7 @@ struct TokenIssuer {
   privacypass::Directory directory;
   Bytes spki;                 // the key tokens are requested under
   blind_rsa::PublicKey pk;
-  std::string request_path;   // issuer-request-uri relative to the client's base URL
+  std::string request_path;   // the path of issuer-request-uri (sent to the client's own host)
 };
 // GET the directory and pick the key with the latest not-before <= now.
 TokenIssuer FetchTokenIssuer(HttpsClient& authority, std::int64_t now);

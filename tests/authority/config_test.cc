@@ -216,6 +216,36 @@ TEST(AuthorityConfigTest, ExampleFileParses) {
   EXPECT_EQ(c.server.port, 8443);
   EXPECT_EQ(c.metrics.listen_address, "127.0.0.1");
   EXPECT_EQ(c.hsm.token_label, "realdid-issuance");
+  EXPECT_EQ(c.privacypass.daily_quota, 100);
+  EXPECT_EQ(c.privacypass.max_batch, 100);
+  EXPECT_EQ(c.issuance.max_active_credentials, 3);
+}
+
+TEST(AuthorityConfigTest, PrivacyPassKeysAreRangeChecked) {
+  const char* src = std::getenv("REALDID_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  std::ifstream in(std::string(src) + "/authority/authority.example.ini");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    const std::size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) t.replace(at, from.size(), to);
+    return t;
+  };
+  AuthorityConfig c = ParseConfig(with("daily_quota = 100", "daily_quota = 7"), "x", NoEnv(), false);
+  EXPECT_EQ(c.privacypass.daily_quota, 7);
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"daily_quota = 100", "daily_quota = 0"},
+           {"daily_quota = 100", "daily_quota = 100001"},
+           {"max_batch = 100", "max_batch = 0"},
+           {"max_batch = 100", "max_batch = 1001"},
+           {"max_active_credentials = 3", "max_active_credentials = -1"}}) {
+    EXPECT_THROW(ParseConfig(with(from, to), "x", NoEnv(), false), Error) << to;
+  }
+  c = ParseConfig(with("max_active_credentials = 3", "max_active_credentials = 0"), "x", NoEnv(),
+                  false);
+  EXPECT_EQ(c.issuance.max_active_credentials, 0);
 }
 
 TEST(AuthoritySecretFileTest, ReadsAndStripsTrailingNewline) {
@@ -297,6 +327,32 @@ TEST(AuthorityKeyManifestTest, RejectsMalformedManifests) {
     ADD_FAILURE();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("[hsm] keys_manifest"), std::string::npos);
+  }
+}
+
+TEST(AuthorityConfigTest, AuditCheckpointKeysAreParsedAndRangeChecked) {
+  const char* src = std::getenv("REALDID_SOURCE_DIR");
+  ASSERT_NE(src, nullptr);
+  std::ifstream in(std::string(src) + "/authority/authority.example.ini");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string t = text;
+    const std::size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) t.replace(at, from.size(), to);
+    return t;
+  };
+  AuthorityConfig c = ParseConfig(text, "x", NoEnv(), false);
+  EXPECT_EQ(c.audit.checkpoint_rows, 1000);
+  EXPECT_EQ(c.audit.checkpoint_interval, 300);
+  c = ParseConfig(with("checkpoint_interval = 5m", "checkpoint_interval = 90s"), "x", NoEnv(), false);
+  EXPECT_EQ(c.audit.checkpoint_interval, 90);
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"checkpoint_rows = 1000", "checkpoint_rows = 0"},
+           {"checkpoint_rows = 1000", "checkpoint_rows = many"},
+           {"checkpoint_interval = 5m", "checkpoint_interval = 0s"},
+           {"checkpoint_interval = 5m", "checkpoint_interval = 2d"}}) {
+    EXPECT_THROW(ParseConfig(with(from, to), "x", NoEnv(), false), Error) << to;
   }
 }
 

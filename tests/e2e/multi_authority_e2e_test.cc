@@ -85,7 +85,8 @@ TEST(MultiAuthorityE2e, TwoAuthoritiesIssueConcurrentlyWithoutLossOrDuplicates) 
   ASSERT_TRUE(failures.empty());
   EXPECT_GE(contested_ok, 1);
   EXPECT_EQ(static_cast<std::size_t>(contested_ok) + refusals.size(), 2U);
-  const std::size_t credentials = static_cast<std::size_t>(kWallets * kEach + contested_ok);
+  const std::size_t credentials =
+      static_cast<std::size_t>(kWallets) * kEach + static_cast<std::size_t>(contested_ok);
   ASSERT_EQ(issued.size(), credentials);
   EXPECT_EQ(std::set<std::string>(issued.begin(), issued.end()).size(), credentials);
   for (std::size_t i = 0; i < urls.size(); ++i) {

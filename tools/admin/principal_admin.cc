@@ -20,7 +20,7 @@ struct X509Free {
 using X509Ptr = std::unique_ptr<X509, X509Free>;
 
 X509Ptr ParsePem(std::string_view pem, const char* what) {
-  if (pem.size() > 64 * 1024) InvalidInput(std::string(what) + ": too large");
+  if (pem.size() > std::size_t{64} * 1024) InvalidInput(std::string(what) + ": too large");
   BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
   if (bio == nullptr) Fail(ErrorKind::kInternal, "BIO_new_mem_buf failed");
   X509* x = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);

@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
-# Walks through the running local stack and checks every step (exits non-zero on the first failure).
+# Walks through the running local stack and checks every step (exits non-zero on the first failure):
+#   issuance and an offline presentation; the operator listener (mutual TLS); a warrant filed by one
+#   auditor, refused as a self-approval, approved by two others with their own token keys and
+#   executed: the pseudonym resolves to resident #42; holder revocation taking effect at a website
+#   that fetched the signed list, while a second credential still passes; a Privacy Pass token
+#   fetched with the credential as attestation and redeemed once (the second redemption refused);
+#   the audit log verified against its signed checkpoints; the metrics.
 # Started by `scripts/run.sh --demo`; can also be run by hand against a running `scripts/run.sh`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -8,13 +14,36 @@ S="$REALDID_STATE_DIR"
 BASE="https://127.0.0.1:${REALDID_PUBLIC_PORT:-8443}"
 METRICS="http://127.0.0.1:${REALDID_METRICS_PORT:-9464}/metrics"
 CTID="https://127.0.0.1:${REALDID_CTID_PORT:-8444}"
-REALDID="${REALDID_CLI:-$REALDID_ROOT/build/release/tools/realdid/realdid}"
+ADMIN="https://127.0.0.1:${REALDID_ADMIN_PORT:-8445}"
+WARRANT="https://127.0.0.1:${REALDID_WARRANT_PORT:-9443}"
+B="$REALDID_ROOT/build/release"
+REALDID="${REALDID_CLI:-$B/tools/realdid/realdid}"
+AUDITOR="$B/tools/auditor/realdid-auditor"
+INTERNAL_CA="$S/pki/internal/ca.pem"
 WORK="$S/demo"
 mkdir -p "$WORK"
 CURL=(curl -sS --cacert "$S/pki/ca.pem" --max-time 10)
+started=$(date +%s)
 
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
-fail() { printf '\033[1;31mDEMO FAILED:\033[0m %s\n' "$*" >&2; [ -f "$S/log/authority.log" ] && tail -n 30 "$S/log/authority.log" >&2; exit 1; }
+fail() {
+  printf '\033[1;31mDEMO FAILED:\033[0m %s\n' "$*" >&2
+  local f
+  for f in authority warrant; do
+    [ -f "$S/log/$f.log" ] && { echo "--- last lines of $S/log/$f.log" >&2; tail -n 15 "$S/log/$f.log" >&2; }
+  done
+  exit 1
+}
+
+# realdid-auditor as auditor NAME: their client certificate, and their own token for approvals.
+auditor() {  # auditor NAME COMMAND ARGS...
+  local name="$1" cmd="$2"; shift 2
+  local d="$S/auditors/$name"
+  local token=()
+  case "$cmd" in approve|roster-approve) token=(--token "auditor-$name" --pin-file "$d/token.pin") ;; esac
+  SOFTHSM2_CONF="$d/softhsm2.conf" "$AUDITOR" "$cmd" --url "$WARRANT" --ca "$INTERNAL_CA" \
+    --cert "$d/client.pem" --key "$d/client.key" "${token[@]}" "$@"
+}
 
 step "waiting for the authority to be ready at $BASE/readyz"
 ready=0

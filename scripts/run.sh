@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Brings up the whole stack locally and runs the authority in the foreground (Ctrl-C stops it).
+# Brings up the whole stack locally and runs it in the foreground (Ctrl-C stops it): ctid-sim, the
+# authority (public API, metrics, operator listener) and the warrant component.
 #   sudo scripts/run.sh          install, build, create state (reused when present), serve
 #   sudo scripts/run.sh --demo   the same, then walk through the demo against it and exit
+# Ports (environment): REALDID_PUBLIC_PORT 8443, REALDID_CTID_PORT 8444, REALDID_ADMIN_PORT 8445,
+# REALDID_WARRANT_PORT 9443, REALDID_METRICS_PORT 9464, REALDID_PG_PORT 55432.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
@@ -15,7 +18,8 @@ for a in "$@"; do
 done
 
 "$REALDID_ROOT/scripts/install-deps.sh"
-"$REALDID_ROOT/scripts/build.sh" release realdid-authority realdid-ceremony realdid-migrate ctid-sim realdid
+"$REALDID_ROOT/scripts/build.sh" release realdid-authority realdid-ceremony realdid-migrate ctid-sim realdid \
+  realdid-warrant realdid-auditor realdid-admin
 "$REALDID_ROOT/scripts/stack.sh" init
 
 S="$REALDID_STATE_DIR"
@@ -30,25 +34,41 @@ runuser -u "$REALDID_USER" -- "$B/tools/ctid-sim/ctid-sim" --listen "127.0.0.1:$
   --seed 1 --population 1000000 > "$S/log/ctid-sim.out" 2> "$S/log/ctid-sim.log" &
 ctid_pid=$!
 auth_pid=""
+warrant_pid=""
+stop_pid() { [ -n "$1" ] && { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }; }
 cleanup() {
-  [ -n "$auth_pid" ] && { kill -TERM "$auth_pid" 2>/dev/null || true; wait "$auth_pid" 2>/dev/null || true; }
-  kill -TERM "$ctid_pid" 2>/dev/null || true
-  wait "$ctid_pid" 2>/dev/null || true
+  stop_pid "$warrant_pid"
+  stop_pid "$auth_pid"
+  stop_pid "$ctid_pid"
   "$REALDID_ROOT/scripts/stack.sh" pg-stop || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if [ "$demo" -eq 0 ]; then
-  log "starting the authority (Ctrl-C to stop)"
+# The authority: public API, /metrics, and the operator listener ([admin], mutual TLS).
+# The warrant component: its own process, mutual-TLS listener, database role and the only holder of
+# the escrow token's PIN. Both run as the unprivileged service user.
+start_services() {  # stdout/stderr go to $S/log/<name>.{out,log}
   runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$B/authority/realdid-authority" \
-    --config "$S/authority.ini" &
+    --config "$S/authority.ini" > "$S/log/authority.out" 2> "$S/log/authority.log" &
   auth_pid=$!
-  wait "$auth_pid"
-  exit $?
+  runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$B/warrant/realdid-warrant" \
+    --config "$S/warrant.ini" > "$S/log/warrant.out" 2> "$S/log/warrant.log" &
+  warrant_pid=$!
+}
+
+if [ "$demo" -eq 0 ]; then
+  log "starting the authority on https://127.0.0.1:${REALDID_PUBLIC_PORT:-8443} (operator listener :${REALDID_ADMIN_PORT:-8445})"
+  log "starting the warrant component on https://127.0.0.1:${REALDID_WARRANT_PORT:-9443} (logs in $S/log; Ctrl-C to stop)"
+  start_services
+  # Serve until either process ends (or Ctrl-C); then stop the other one.
+  set +e
+  wait -n "$auth_pid" "$warrant_pid"
+  rc=$?
+  set -e
+  log "a service exited ($rc); stopping the stack (see $S/log/authority.log, $S/log/warrant.log)"
+  exit "$rc"
 fi
 
-runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$B/authority/realdid-authority" \
-  --config "$S/authority.ini" > "$S/log/authority.out" 2> "$S/log/authority.log" &
-auth_pid=$!
+start_services
 "$REALDID_ROOT/scripts/demo.sh"

@@ -63,9 +63,14 @@ RawResponse ParseRawResponse(const std::string& raw) {
   }
 }
 
-RawTls::RawTls(std::uint16_t port, const std::string& ca_file, int io_timeout_ms) {
+RawTls::RawTls(std::uint16_t port, const std::string& ca_file, int io_timeout_ms,
+               const std::string& cert_file, const std::string& key_file) {
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   ctx_ = ctx;
+  if (!cert_file.empty()) {
+    SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str());
+    SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM);
+  }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_load_verify_locations(ctx, ca_file.c_str(), nullptr);
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
@@ -155,8 +160,9 @@ std::string BuildRequest(const std::string& method, const std::string& target,
 }
 
 RawResponse RawExchange(std::uint16_t port, const std::string& ca_file, const std::string& request,
-                        int io_timeout_ms) {
-  RawTls t(port, ca_file, io_timeout_ms);
+                        int io_timeout_ms, const std::string& cert_file,
+                        const std::string& key_file) {
+  RawTls t(port, ca_file, io_timeout_ms, cert_file, key_file);
   if (!t.ok()) return {};
   t.Write(request);  // a server that answers early may close before all is written
   return ParseRawResponse(t.ReadAll());

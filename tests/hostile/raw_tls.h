@@ -33,7 +33,9 @@ class RawTls {
  public:
   // Connects to 127.0.0.1:port and completes the TLS handshake; ok() tells whether it worked.
   // io_timeout_ms bounds every single read/write.
-  RawTls(std::uint16_t port, const std::string& ca_file, int io_timeout_ms = 30000);
+  // cert_file/key_file: an optional client certificate (mutual TLS listeners).
+  RawTls(std::uint16_t port, const std::string& ca_file, int io_timeout_ms = 30000,
+         const std::string& cert_file = {}, const std::string& key_file = {});
   ~RawTls();
   RawTls(const RawTls&) = delete;
   RawTls& operator=(const RawTls&) = delete;
@@ -63,7 +65,8 @@ std::string BuildRequest(const std::string& method, const std::string& target,
 
 // One connection: writes `request`, reads the whole answer.
 RawResponse RawExchange(std::uint16_t port, const std::string& ca_file, const std::string& request,
-                        int io_timeout_ms = 30000);
+                        int io_timeout_ms = 30000, const std::string& cert_file = {},
+                        const std::string& key_file = {});
 
 // The port of an https://host:port URL.
 std::uint16_t PortOf(const std::string& url);

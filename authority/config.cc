@@ -1,5 +1,7 @@
 #include "authority/config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -326,6 +328,17 @@ const std::vector<KeySpec>& Keys() {
        [](AuthorityConfig& c, std::string_view v) {
          c.audit.checkpoint_interval = ParseSeconds("audit", "checkpoint_interval", v, 1, 86400);
        }},
+      {"bench", "plain_http_address",
+       [](AuthorityConfig& c, std::string_view v) { c.bench.plain_http_address = v; }},
+      {"bench", "plain_http_port",
+       [](AuthorityConfig& c, std::string_view v) {
+         if (v.empty()) {
+           c.bench.plain_http_port.reset();
+         } else {
+           c.bench.plain_http_port =
+               static_cast<std::uint16_t>(ParseUnsigned("bench", "plain_http_port", v, 0, 65535));
+         }
+       }},
       {"log", "level",
        [](AuthorityConfig& c, std::string_view v) {
          try {
@@ -411,6 +424,17 @@ void Validate(const AuthorityConfig& c, bool check_files) {
       Bad("admin", "port", "must differ from [server] port");
     }
   }
+  if (c.bench.plain_http_port) {
+    // Benchmark only: a plain-HTTP token endpoint without attestation must never be reachable
+    // from another host.
+    if (!IsLoopbackAddress(c.bench.plain_http_address)) {
+      Bad("bench", "plain_http_address", "the benchmark listener is refused on a non-loopback "
+          "address (127.0.0.0/8 or ::1 only)");
+    }
+    if (c.ctid.base_url.empty()) {
+      Bad("bench", "plain_http_port", "needs the Privacy Pass issuer ([ctid] base_url set)");
+    }
+  }
   if (check_files) {
     if (c.admin.port) {
       CheckReadableFile("admin", "tls_cert_file", c.admin.tls_cert_file);
@@ -436,6 +460,20 @@ void Validate(const AuthorityConfig& c, bool check_files) {
 }
 
 }  // namespace
+
+bool IsLoopbackAddress(std::string_view address) {
+  const std::string a(address);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, a.c_str(), &v4) == 1) {
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, a.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+  }
+  return false;
+}
 
 EnvLookup ProcessEnvironment() {
   return [](const std::string& name) -> std::optional<std::string> {

@@ -127,6 +127,15 @@ struct LogConfig {
   LogLevel level = LogLevel::kInfo;
 };
 
+// [bench]: BENCHMARK ONLY, off by default. A plain-HTTP listener serving only the Privacy Pass
+// token-request route and the issuer directory, WITHOUT attestation or quota
+// (authority/bench_listener.h), for scripts/bench.sh to compare against the Go peer over the same
+// transport. Refused unless plain_http_address is a loopback address; never set in production.
+struct BenchConfig {
+  std::string plain_http_address = "127.0.0.1";
+  std::optional<std::uint16_t> plain_http_port;  // unset = no bench listener (0 = any free port)
+};
+
 struct AuthorityConfig {
   ServerConfig server;
   MetricsConfig metrics;
@@ -139,6 +148,7 @@ struct AuthorityConfig {
   AdminConfig admin;
   LimitsConfig limits;
   AuditConfig audit;
+  BenchConfig bench;
 };
 
 // Returns the value of an environment variable or nullopt. Injected so tests need not touch
@@ -153,6 +163,10 @@ AuthorityConfig ParseConfig(std::string_view ini_text, std::string_view source_n
                             const EnvLookup& env, bool check_files = true);
 // Reads the file and calls ParseConfig.
 AuthorityConfig LoadConfig(const std::string& path, const EnvLookup& env);
+
+// True for a literal loopback IP address (127.0.0.0/8, ::1, ::ffff:127.x.x.x). Names such as
+// "localhost" are not loopback here: a name can resolve elsewhere.
+bool IsLoopbackAddress(std::string_view address);
 
 LogLevel ParseLogLevel(std::string_view text);  // debug|info|warn|error, throws kInvalidInput
 std::string_view LogLevelName(LogLevel level) noexcept;

@@ -9,6 +9,7 @@
 #include <Poco/Net/HTTPServerRequestImpl.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/SecureServerSocket.h>
+#include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SecureStreamSocket.h>
 #include <Poco/Net/X509Certificate.h>
 #include <Poco/ThreadPool.h>
@@ -190,7 +191,7 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
       shared_->metrics->ObserveHttpRequest(route_label, MethodLabel(request.method), out.status,
                                            seconds);
     }
-    Send(resp, out, request.request_id, keep_alive, cacheable);
+    Send(resp, out, request.request_id, keep_alive, cacheable, opt.plain_http);
     LogInfo("request", {{"request_id", request.request_id},
                         {"listener", opt.name},
                         {"method", MethodLabel(request.method)},
@@ -252,7 +253,7 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
     request.route = route.pattern;
     request.params = std::move(match.params);
     cacheable = route.options.cacheable;
-    if (opt.tls.require_client_cert || opt.tls.request_client_cert) {
+    if (!opt.plain_http && (opt.tls.require_client_cert || opt.tls.request_client_cert)) {
       FillPeerCertificate(req, request);
     }
     request.peer_address = req.clientAddress().host().toString();
@@ -349,7 +350,8 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
   }
 
   static void Send(Poco::Net::HTTPServerResponse& resp, const HttpResponse& out,
-                   const std::string& request_id, bool keep_alive, bool cacheable) {
+                   const std::string& request_id, bool keep_alive, bool cacheable,
+                   bool plain_http) {
     try {
       resp.setStatus(std::to_string(out.status));
       resp.setReason(Poco::Net::HTTPResponse::getReasonForStatus(
@@ -358,7 +360,9 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
       resp.setContentLength64(static_cast<Poco::Int64>(out.body.size()));
       resp.set("X-Request-Id", request_id);
       resp.set("Cache-Control", cacheable && out.status < 400 ? "public, max-age=60" : "no-store");
-      resp.set("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
+      if (!plain_http) {
+        resp.set("Strict-Transport-Security", "max-age=63072000; includeSubDomains");
+      }
       resp.set("X-Content-Type-Options", "nosniff");
       resp.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
       resp.set("Referrer-Policy", "no-referrer");
@@ -414,14 +418,32 @@ HttpsServer::HttpsServer(HttpServerOptions options, std::shared_ptr<const Router
   shared_->router = std::move(router);
   shared_->metrics = metrics;
 
-  Poco::Net::Context::Ptr ctx = MakeServerTlsContext(options_.tls);
-  // A TCP end-of-stream without close_notify reads as an orderly end instead of a fatal TLS error,
-  // so that the connection layer can still answer 408 after it cut a slow request's read side.
-  // Requests are framed by Content-Length (chunked bodies are refused), so a truncated request
-  // still fails as truncated; it cannot pass as complete.
-  SSL_CTX_set_options(ctx->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF);
-  listener_ = std::make_unique<Poco::Net::SecureServerSocket>(
-      MakeTlsListener(options_.listen_address, options_.port, ctx));
+  if (options_.plain_http) {
+    // Benchmark only (authority/bench_listener.h): never reachable from another host.
+    if (!IsLoopbackAddress(options_.listen_address)) {
+      InvalidInput("HttpsServer: plain HTTP is refused on the non-loopback address " +
+                   options_.listen_address);
+    }
+    try {
+      auto plain = std::make_unique<Poco::Net::ServerSocket>();
+      plain->bind(Poco::Net::SocketAddress(options_.listen_address, options_.port),
+                  /*reuseAddress=*/true, /*reusePort=*/false);
+      plain->listen(128);
+      listener_ = std::move(plain);
+    } catch (const Poco::Exception& e) {
+      Fail(ErrorKind::kUnavailable, "cannot listen on " + options_.listen_address + ":" +
+                                        std::to_string(options_.port) + ": " + e.displayText());
+    }
+  } else {
+    Poco::Net::Context::Ptr ctx = MakeServerTlsContext(options_.tls);
+    // A TCP end-of-stream without close_notify reads as an orderly end instead of a fatal TLS
+    // error, so that the connection layer can still answer 408 after it cut a slow request's read
+    // side. Requests are framed by Content-Length (chunked bodies are refused), so a truncated
+    // request still fails as truncated; it cannot pass as complete.
+    SSL_CTX_set_options(ctx->sslContext(), SSL_OP_IGNORE_UNEXPECTED_EOF);
+    listener_ = std::make_unique<Poco::Net::SecureServerSocket>(
+        MakeTlsListener(options_.listen_address, options_.port, ctx));
+  }
   port_ = listener_->address().port();
 
   auto params = Poco::makeAuto<Poco::Net::HTTPServerParams>();
@@ -497,7 +519,7 @@ std::string HttpsServer::url() const {
   std::string host = options_.listen_address.find(':') != std::string::npos
                          ? "[" + options_.listen_address + "]"
                          : options_.listen_address;
-  return "https://" + host + ":" + std::to_string(port_);
+  return (options_.plain_http ? "http://" : "https://") + host + ":" + std::to_string(port_);
 }
 
 bool HttpsServer::draining() const {

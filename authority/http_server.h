@@ -23,6 +23,9 @@
 // Framing: a Transfer-Encoding other than exactly "chunked", or next to a Content-Length, is 400.
 // Every 503 carries Retry-After. SIGPIPE is ignored process-wide once a server starts (a peer that
 // goes away costs an EPIPE on its connection, not the process).
+// Plain HTTP (options.plain_http) exists only for the benchmark-only loopback listener
+// (authority/bench_listener.h): the constructor refuses it on any address that is not loopback,
+// and such a listener sends no Strict-Transport-Security and never reads a client certificate.
 // Thread-safety: Start/Stop from one controlling thread; handlers run on the server's pool.
 #pragma once
 
@@ -53,6 +56,8 @@ struct HttpServerOptions {
   std::string listen_address = "127.0.0.1";
   std::uint16_t port = 0;
   TlsOptions tls;
+  // Benchmark only: no TLS (tls is ignored). Refused unless listen_address is a loopback address.
+  bool plain_http = false;
   std::size_t max_body_bytes = 1 << 20;
   std::size_t max_header_bytes = 16 << 10;
   int max_connections = 64;
@@ -66,7 +71,8 @@ struct HttpServerOptions {
 class HttpsServer {
  public:
   // metrics may be null (no metrics recorded). Builds the TLS context and binds the socket; throws
-  // Error(kInvalidInput) on bad TLS files, Error(kUnavailable) if the address cannot be bound.
+  // Error(kInvalidInput) on bad TLS files or plain HTTP on a non-loopback address,
+  // Error(kUnavailable) if the address cannot be bound.
   HttpsServer(HttpServerOptions options, std::shared_ptr<const Router> router, Metrics* metrics);
   // Stops (with drain) if still running; waits for handler threads to finish.
   ~HttpsServer();
@@ -78,7 +84,7 @@ class HttpsServer {
   bool Stop();
 
   std::uint16_t port() const noexcept { return port_; }
-  std::string url() const;  // https://address:port
+  std::string url() const;  // https://address:port (http:// for plain_http)
   int in_flight() const;
   bool draining() const;  // Stop() has begun
 
@@ -91,7 +97,7 @@ class HttpsServer {
   bool running_ = false;
   bool stopped_ = false;
   std::unique_ptr<Poco::ThreadPool> pool_;  // outlives server_
-  std::unique_ptr<Poco::Net::SecureServerSocket> listener_;
+  std::unique_ptr<Poco::Net::ServerSocket> listener_;  // a SecureServerSocket unless plain_http
   std::shared_ptr<ConnectionRegistry> connections_;
   std::unique_ptr<Poco::Net::TCPServer> server_;
 };

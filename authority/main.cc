@@ -19,6 +19,7 @@
 #include "authority/audit_checkpointer.h"
 #include "authority/admin_routes.h"
 #include "authority/backend_metrics.h"
+#include "authority/bench_listener.h"
 #include "authority/config.h"
 #include "authority/health.h"
 #include "authority/http_server.h"
@@ -203,9 +204,17 @@ int Serve(const std::string& config_path) {
     admin_server->Start();
   }
 
+  // BENCHMARK ONLY ([bench] plain_http_port, loopback only): authority/bench_listener.h.
+  std::unique_ptr<HttpsServer> bench_server;
+  if (config.bench.plain_http_port) {
+    if (!privacypass_issuer) InvalidInput("[bench] plain_http_port needs a privacypass key");
+    bench_server = StartBenchListener(config.bench, config.server, *privacypass_issuer, &metrics);
+  }
+
   std::cout << "public " << server.url() << "\n"
             << "metrics " << exposer.url() << std::endl;
   if (admin_server) std::cout << "admin " << admin_server->url() << std::endl;
+  if (bench_server) std::cout << "bench " << bench_server->url() << std::endl;
   LogInfo("authority started", {{"version", kVersion},
                                 {"public_url", server.url()},
                                 {"metrics_url", exposer.url()},
@@ -215,6 +224,7 @@ int Serve(const std::string& config_path) {
   int sig = signals.Wait();
   LogInfo("shutdown requested", {{"signal", sig}});
   if (admin_server) admin_server->Stop();
+  if (bench_server) bench_server->Stop();
   bool drained = server.Stop();
   LogInfo("authority stopped", {{"drained", drained}});
   if (!drained) {

@@ -78,8 +78,11 @@ std::vector<privacypass::CredentialKey> PrivacyPassCredentialKeys(const issuance
   return out;
 }
 
-std::string PrivacyPassDirectoryDocument(const privacypass::PrivacyPassIssuer& issuer) {
-  return privacypass::DirectoryJson(issuer.CurrentDirectory());
+std::string PrivacyPassDirectoryDocument(const privacypass::PrivacyPassIssuer& issuer,
+                                        bool relative_request_uri) {
+  privacypass::Directory d = issuer.CurrentDirectory();
+  if (relative_request_uri) d.issuer_request_uri = issuer.settings().request_path;
+  return privacypass::DirectoryJson(d);
 }
 
 void AddPrivacyPassRoutes(Router& router, privacypass::PrivacyPassIssuer& issuer,
@@ -145,8 +148,8 @@ void AddPrivacyPassRoutes(Router& router, privacypass::PrivacyPassIssuer& issuer
   cacheable.cacheable = true;
   router.Add(
       "GET", std::string(privacypass::kDirectoryPath),
-      [pp](const HttpRequest& req) {
-        const std::string doc = PrivacyPassDirectoryDocument(*pp);
+      [pp, options](const HttpRequest& req) {
+        const std::string doc = PrivacyPassDirectoryDocument(*pp, options.relative_request_uri);
         const std::string etag = ETagOf(doc);
         HttpResponse r;
         if (IfNoneMatchHits(req, etag)) {

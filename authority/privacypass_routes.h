@@ -31,6 +31,9 @@ namespace realdid::authority {
 
 struct PrivacyPassRouteOptions {
   bool require_attestation = true;
+  // The directory's issuer-request-uri as the request path alone (RFC 9578 4: a URL relative to
+  // the directory's), so a client resolves it against the listener it asked: the bench listener.
+  bool relative_request_uri = false;
 };
 
 // The "privacypass" keys of keys.json on the issuance token (RSA-2048 public JWK, nbf/exp).
@@ -41,7 +44,8 @@ std::vector<privacypass::TokenKey> PrivacyPassKeysFromManifest(
 std::vector<privacypass::CredentialKey> PrivacyPassCredentialKeys(const issuance::Keys& keys);
 
 // The directory document and its ETag (exposed for tests).
-std::string PrivacyPassDirectoryDocument(const privacypass::PrivacyPassIssuer& issuer);
+std::string PrivacyPassDirectoryDocument(const privacypass::PrivacyPassIssuer& issuer,
+                                        bool relative_request_uri = false);
 
 void AddPrivacyPassRoutes(Router& router, privacypass::PrivacyPassIssuer& issuer,
                           PrivacyPassRouteOptions options = {});

@@ -140,6 +140,7 @@ end
 begin "Kubernetes manifests: schema subset and policy"
 python3 deploy/tools/check_k8s.py deploy/k8s
 python3 deploy/tools/check_ini_keys.py authority/config.cc deploy/compose/authority.ini deploy/k8s/configmap.yaml
+python3 deploy/tools/check_ini_keys.py warrant/config.cc deploy/compose/warrant.ini warrant/warrant.example.ini
 mkdir -p "$work/k8s-broken"
 cp deploy/k8s/*.yaml "$work/k8s-broken/"
 sed -i -e 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' \

@@ -177,9 +177,9 @@ genesis_roster() {
   [ -s "$w/genesis.done" ] && return 0
   for name in "${AUDITORS[@]}"; do
     d="$S/auditors/$name"
-    entries+=("$(jq -cn --arg label "$name" \
+    entries+=("$(jq -cn --arg lbl "$name" \
       --arg cert "$("$BIN/tools/auditor/realdid-auditor" cert-sha256 "$d/client.pem")" \
-      --slurpfile jwk "$d/approval-key.jwk" '{label: $label, cert_sha256: $cert, public_jwk: $jwk[0]}')")
+      --slurpfile jwk "$d/approval-key.jwk" '{"label": $lbl, "cert_sha256": $cert, "public_jwk": $jwk[0]}')")
   done
   printf '%s\n' "${entries[@]}" | jq -cs '{v: 1, auditors: .}' > "$w/genesis-roster.json"
   log "loading the genesis auditor roster (sha256 $(sha256sum "$w/genesis-roster.json" | cut -c1-16)...)"

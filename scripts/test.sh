@@ -81,7 +81,7 @@ stage "the README's run command, --demo, from an empty state folder"
 demo_state=$(mktemp -d /var/tmp/realdid-demo.XXXXXX)
 chmod 755 "$demo_state"
 REALDID_STATE_DIR="$demo_state" REALDID_PUBLIC_PORT=18443 REALDID_METRICS_PORT=19464 REALDID_PG_PORT=55433 \
-  REALDID_CTID_PORT=18444 \
+  REALDID_CTID_PORT=18444 REALDID_ADMIN_PORT=18445 REALDID_WARRANT_PORT=19443 \
   scripts/run.sh --demo
 rm -rf "$demo_state"
 

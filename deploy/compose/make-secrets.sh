@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Creates deploy/compose/secrets/ for deploy/compose.yaml (run once, as root, on the engine host):
 # random PINs and passwords, the DSNs, a local CA with the authority's server certificate, the
-# CTID simulator's certificate and the authority's CTID client certificate. Files are mode 0400
+# CTID simulator's certificate and the authority's CTID client certificate; the internal CA of the
+# mutual-TLS listeners (scripts/pki.sh) with the server certificates of the operator listener and
+# of the warrant component (client certificates for operators and auditors: scripts/pki.sh, see
+# docs/operations.md "Issuing certificates"). Files are mode 0400
 # and owned by uid 10001 (the containers' user; the services refuse secrets readable by others);
 # the PostgreSQL role passwords belong to uid 999 (the postgres image's user, which runs the
 # bootstrap job).
@@ -36,6 +39,16 @@ leaf server localhost "DNS:localhost,DNS:authority,IP:127.0.0.1" serverAuth
 leaf ctid-sim ctid-sim "DNS:ctid-sim" serverAuth
 leaf ctid-client realdid-authority "DNS:realdid-authority" clientAuth
 rm -f "$d/ca.srl"
+# The internal CA (operator/auditor client certificates) and its listeners' server certificates.
+pki="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../scripts" && pwd)/pki.sh"
+internal="$d/../internal-ca.KEEP-OFFLINE"
+[ -e "$internal" ] && { echo "$internal exists; remove it first to start over" >&2; exit 1; }
+sh "$pki" init-ca "$internal" "RealDID compose internal CA" >/dev/null
+sh "$pki" server "$internal" "$d/admin-server" authority localhost 127.0.0.1 >/dev/null
+sh "$pki" server "$internal" "$d/warrant-server" warrant localhost 127.0.0.1 >/dev/null
+mv "$d/admin-server.pem" "$d/admin-server.crt"
+mv "$d/warrant-server.pem" "$d/warrant-server.crt"
+cp "$internal/ca.pem" "$d/internal-ca.crt"
 chmod 0400 "$d"/*
 chown 10001:10001 "$d"/*
 chown 999:999 "$d"/pg-*-password

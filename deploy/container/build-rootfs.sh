@@ -10,7 +10,7 @@
 #
 # The image: Debian 12 "essential" variant + deploy/container/runtime-packages.txt, no apt, no
 # documentation; /usr/lib/realdid/{realdid-authority,realdid-migrate,realdid-ceremony,ctid-sim,
-# realdid} (those that are built), migrations in /usr/share/realdid/migrations, the non-root user
+# realdid,realdid-warrant,realdid-admin} (those that are built), migrations in /usr/share/realdid/migrations, the non-root user
 # realdid (uid/gid 10001) owning only /var/lib/realdid. Import it with an engine as
 #   podman import --change 'USER 10001:10001' build/container/realdid-rootfs.tar realdid:local
 # or build deploy/container/Containerfile, which installs the same packages.
@@ -45,6 +45,8 @@ declare -A binaries=(
   [tools/ceremony/realdid-ceremony]=realdid-ceremony
   [tools/ctid-sim/ctid-sim]=ctid-sim
   [tools/realdid/realdid]=realdid
+  [warrant/realdid-warrant]=realdid-warrant
+  [tools/admin/realdid-admin]=realdid-admin
 )
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
@@ -123,6 +125,10 @@ for b in "$check"/usr/lib/realdid/*; do
 done
 chroot --userspec=10001:10001 "$check" /usr/lib/realdid/realdid-authority --version >/dev/null ||
   die "realdid-authority --version failed inside the image"
+if [ -e "$check/usr/lib/realdid/realdid-warrant" ]; then
+  chroot --userspec=10001:10001 "$check" /usr/lib/realdid/realdid-warrant --version >/dev/null ||
+    die "realdid-warrant --version failed inside the image"
+fi
 chroot --userspec=10001:10001 "$check" /usr/bin/softhsm2-util --version >/dev/null ||
   die "softhsm2-util failed inside the image"
 [ "$(chroot "$check" id -u realdid)" = 10001 ] || die "user realdid missing"

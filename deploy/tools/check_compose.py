@@ -5,7 +5,8 @@ Checks the keys against the parts of the Compose specification the file uses, th
 reference (depends_on, networks, volumes, configs, secrets) names something defined, that config
 files exist and that every secret file is one deploy/compose/make-secrets.sh creates (pass the
 folder it wrote with --secrets-dir), that the RealDID services carry the hardening settings, that
-/metrics is never published and that every /run/secrets path in authority.ini is mounted.
+/metrics is never published and that every /run/secrets path in authority.ini or warrant.ini is
+mounted into the service that reads it.
 Exit 0 when clean, 1 with one line per problem.
 """
 import argparse
@@ -101,15 +102,15 @@ def main() -> int:
                     err(f"{where}.{kind}: undefined {kind[:-1]} {name!r}")
                 if kind == "secrets":
                     mounted_secrets.add(ref.get("target", name) if isinstance(ref, dict) else name)
-                if kind == "configs" and isinstance(ref, dict) and sname == "authority" \
-                        and ref.get("target") == "/etc/realdid/authority.ini":
+                if kind == "configs" and isinstance(ref, dict) and ref.get("target") in (
+                        "/etc/realdid/authority.ini", "/etc/realdid/warrant.ini"):
                     ini = os.path.join(base, doc["configs"][name]["file"])
                     with open(ini, encoding="utf-8") as f:
                         for p in re.findall(r"/run/secrets/([\w.-]+)", f.read()):
                             svc.setdefault("_ini_secrets", set()).add(p)
         for p in svc.get("_ini_secrets", set()):
             if p not in mounted_secrets:
-                err(f"{where}: authority.ini names /run/secrets/{p}, which is not mounted")
+                err(f"{where}: its .ini names /run/secrets/{p}, which is not mounted")
         for port in svc.get("ports") or []:
             if str(port).split(":")[-1] == "9464":
                 err(f"{where}.ports: /metrics (9464) must not be published")
@@ -128,7 +129,8 @@ def main() -> int:
         if REALDID_IMAGE.match(image):
             if str((svc.get("ulimits") or {}).get("core", "")) != "0":
                 err(f"{where}: ulimits.core must be 0 (no core dumps with secrets)")
-    for s in ("postgres", "db-bootstrap", "migrate", "token-init", "ctid-sim", "authority", "prometheus"):
+    for s in ("postgres", "db-bootstrap", "migrate", "token-init", "ctid-sim", "authority", "warrant",
+              "prometheus"):
         if s not in services:
             err(f"services: the stack needs {s!r}")
     for kind in defined:

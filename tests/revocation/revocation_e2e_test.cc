@@ -275,6 +275,8 @@ TEST_F(RevocationE2eTest, HolderRevocationRefusesBadProofs) {
   // A nonce the authority never issued.
   EXPECT_EQ(send(holder, {cred.iss, Bytes(16, 7), now, rid}).status, 401);
   // Malformed body: 400.
+  EXPECT_EQ(http.Post("/v1/revocation/nonce", "[]").status, 400);
+  EXPECT_EQ(http.Post("/v1/revocation/nonce", "{\"a\":1}").status, 400);
   EXPECT_EQ(http.Post("/v1/revocations", "{\"credential\":\"x\",\"proof\":\"y\"}").status, 400);
   // Nothing was revoked by the refused attempts.
   std::string cache = (scratch_ / "cache").string();

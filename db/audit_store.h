@@ -1,9 +1,10 @@
 // Appends to and reads the hash-chained audit_log (migration 0001) inside a caller's transaction.
 //
 // AppendAudit serializes writers with a transaction-scoped advisory lock (pg_advisory_xact_lock),
-// reads the last row, and inserts seq+1 with prev_hash = last row_hash and row_hash computed by
-// core/audit_chain.h. The lock is held until the caller's transaction ends, so appends from any
-// number of processes form one chain; the audit row commits or rolls back with the event it records.
+// reads the chain head (from audit_log_keys, migration 0009), and inserts seq+1 with prev_hash =
+// the head's row_hash and row_hash computed by core/audit_chain.h. The lock is held until the
+// caller's transaction ends, so appends from any number of processes form one chain; the audit row
+// commits or rolls back with the event it records.
 // Security contract: callers put no identity data (names, ID numbers) and no secrets in content.
 // Thread-safety: functions on a caller's Tx (one thread at a time).
 #pragma once

@@ -312,16 +312,48 @@ RsaPublicKey Token::RsaPublic(const KeyRef& key) {
   return pub;
 }
 
+struct MontFree {
+  void operator()(BN_MONT_CTX* p) const noexcept { BN_MONT_CTX_free(p); }
+};
+
+struct Token::RsaCheckKey {
+  std::size_t k = 0;  // modulus length in bytes
+  BnPtr n;
+  BnPtr e;
+  BnPtr n_minus_1;
+  std::unique_ptr<BN_MONT_CTX, MontFree> mont;  // read-only once built: shared across threads
+};
+
+std::shared_ptr<const Token::RsaCheckKey> Token::RsaCheck(const KeyRef& key) {
+  const std::string cache_key = key.label + "/" + ToHex(key.id);
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = rsa_check_.find(cache_key); it != rsa_check_.end()) return it->second;
+  }
+  const RsaPublicKey pub = RsaPublic(key);
+  auto c = std::make_shared<RsaCheckKey>();
+  c->k = pub.n.size();
+  c->n = ToBn(pub.n);
+  c->e = ToBn(pub.e);
+  c->n_minus_1 = NewBn();
+  if (BN_sub(c->n_minus_1.get(), c->n.get(), BN_value_one()) != 1) {
+    Fail(ErrorKind::kInternal, "BN_sub failed");
+  }
+  std::unique_ptr<BN_CTX, BnCtxFree> ctx(BN_CTX_new());
+  c->mont.reset(BN_MONT_CTX_new());
+  if (!ctx || !c->mont || BN_MONT_CTX_set(c->mont.get(), c->n.get(), ctx.get()) != 1) {
+    Fail(ErrorKind::kInternal, "BN_MONT_CTX_set failed");
+  }
+  std::lock_guard lock(mu_);
+  return rsa_check_.emplace(cache_key, std::move(c)).first->second;
+}
+
 Bytes Token::RsaRawPrivate(const KeyRef& key, ByteView input) {
-  RsaPublicKey pub = RsaPublic(key);
-  const std::size_t k = pub.n.size();
+  const std::shared_ptr<const RsaCheckKey> pub = RsaCheck(key);
+  const std::size_t k = pub->k;
   if (input.size() != k) InvalidInput("RSA input must be exactly the modulus length");
-  BnPtr n = ToBn(pub.n);
-  BnPtr e = ToBn(pub.e);
   BnPtr m = ToBn(input);
-  BnPtr n_minus_1 = NewBn();
-  if (BN_sub(n_minus_1.get(), n.get(), BN_value_one()) != 1) Fail(ErrorKind::kInternal, "BN_sub failed");
-  if (BN_cmp(m.get(), BN_value_one()) <= 0 || BN_cmp(m.get(), n_minus_1.get()) >= 0) {
+  if (BN_cmp(m.get(), BN_value_one()) <= 0 || BN_cmp(m.get(), pub->n_minus_1.get()) >= 0) {
     InvalidInput("RSA input out of range (need 1 < m < n-1)");
   }
   return Run("rsa_raw", [&](Lease& lease) {
@@ -329,28 +361,30 @@ Bytes Token::RsaRawPrivate(const KeyRef& key, ByteView input) {
     Session& s = lease.session();
     CK_MECHANISM mech{CKM_RSA_X_509, nullptr, 0};
     Check(s.fn().C_SignInit(s.handle(), &mech, h), "C_SignInit", "rsa_raw");
-    Bytes sig(k);
-    CK_ULONG len = ToCkUlong(sig.size());
+    Bytes out(k);
+    CK_ULONG len = ToCkUlong(out.size());
     Check(s.fn().C_Sign(s.handle(), const_cast<CK_BYTE_PTR>(input.data()), ToCkUlong(input.size()),
-                        sig.data(), &len),
+                        out.data(), &len),
           "C_Sign", "rsa_raw");
     std::size_t got = FromCkUlong(len);
     if (got > k) Fail(ErrorKind::kInternal, "RSA output longer than the modulus");
     if (got < k) {  // left-pad to the modulus length
-      std::move_backward(sig.begin(), sig.begin() + static_cast<std::ptrdiff_t>(got), sig.end());
-      std::fill(sig.begin(), sig.end() - static_cast<std::ptrdiff_t>(got), std::uint8_t{0});
+      std::move_backward(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(got), out.end());
+      std::fill(out.begin(), out.end() - static_cast<std::ptrdiff_t>(got), std::uint8_t{0});
     }
-    // RFC 9474: check s^e mod n == m on the host before releasing s.
+    // RFC 9474: check s^e mod n == m on the host before releasing s — the one software check of
+    // the signing path (callers do not repeat it), with n's Montgomery context built once per key.
     std::unique_ptr<BN_CTX, BnCtxFree> ctx(BN_CTX_new());
-    BnPtr sbn = ToBn(sig);
+    BnPtr sbn = ToBn(out);
     BnPtr check = NewBn();
-    if (!ctx || BN_mod_exp(check.get(), sbn.get(), e.get(), n.get(), ctx.get()) != 1) {
+    if (!ctx || BN_mod_exp_mont(check.get(), sbn.get(), pub->e.get(), pub->n.get(), ctx.get(),
+                                pub->mont.get()) != 1) {
       Fail(ErrorKind::kInternal, "BN_mod_exp failed");
     }
-    if (BN_cmp(sbn.get(), n.get()) >= 0 || BN_cmp(check.get(), m.get()) != 0) {
+    if (BN_cmp(sbn.get(), pub->n.get()) >= 0 || BN_cmp(check.get(), m.get()) != 0) {
       Fail(ErrorKind::kCryptoFailure, "HSM RSA result failed verification: " + Describe(key));
     }
-    return sig;
+    return out;
   });
 }
 

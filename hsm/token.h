@@ -130,6 +130,9 @@ class Token {
   void Release(Session session, std::uint64_t generation, bool discard) noexcept;
   Session OpenLoggedInSession();
   CK_OBJECT_HANDLE FindKey(Lease& lease, CK_OBJECT_CLASS cls, const KeyRef& key);
+  // n, e, n - 1 and n's Montgomery context, built once per key for RsaRawPrivate's s^e check.
+  struct RsaCheckKey;
+  std::shared_ptr<const RsaCheckKey> RsaCheck(const KeyRef& key);
   std::string Describe(const KeyRef& key) const;
 
   const std::shared_ptr<Module> module_;
@@ -150,6 +153,7 @@ class Token {
   std::size_t open_count_ = 0;         // idle + leased (+ being opened)
   std::map<std::string, CK_OBJECT_HANDLE> handles_;   // of generation_
   std::map<std::string, RsaPublicKey> rsa_public_;
+  std::map<std::string, std::shared_ptr<const RsaCheckKey>> rsa_check_;
   std::map<std::string, Bytes> ec_public_;
 };
 

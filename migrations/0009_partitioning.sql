@@ -2,11 +2,11 @@
 -- created_at, one partition per calendar month in UTC, plus a DEFAULT partition), converted in
 -- place on existing data. Runs as realdid_owner through realdid-migrate, in one transaction.
 --
--- Why by month: at national scale (docs/scale.md) a month is ~50 million issuance records and
--- ~100 million audit rows: a month's partition and its indexes stay small enough to vacuum, back
--- up and move to cheaper storage as one unit, recent months' indexes stay in memory, and a month
--- is the unit of the retention policy. Days would mean ~1800 partitions in five years (planning
--- cost grows with their number); years would make a single partition of ~600 million rows.
+-- Why by month: at national scale (docs/scale.md) a month is ~1.4 billion issuance records
+-- (~1.2 TB) and ~2.8 billion audit rows: a month's partition is the unit to vacuum, back up, move
+-- to cheaper storage and, after the retention period, archive; the recent months' indexes are the
+-- lookups' working set. Days would mean ~1800 partitions in five years (planning cost grows with
+-- their number); years would make partitions of ~17 billion rows (~14 TB).
 --
 -- Uniqueness across partitions (PostgreSQL 15 accepts a unique constraint on a partitioned table
 -- only if it includes the partition key, and then it holds per partition only):

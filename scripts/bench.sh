@@ -6,25 +6,29 @@
 #   2. presentation verification/s vs the sum of its primitives                      (verify_bench)
 #   3. full issuance over HTTPS + PostgreSQL + ctid-sim, K = 8 16 32 64 at concurrency
 #      1..32, CPU per issuance of each process, vs the raw HSM C_Sign rate and CPU    (issuance_bench)
-#   4. the RFC 9578 token endpoint vs the Go peer (../shared/peers/go-issuer), when Go is installed
-#      and the authority serves the token endpoint on the bench-only plain-HTTP listener
+#   4. the RFC 9578 token endpoint (RSA-2048) vs the Go peer (../shared/peers/go-issuer, built in a
+#      temp dir) with its `peer load -c 16` over plain HTTP on loopback against both (the authority's
+#      BENCHMARK-ONLY [bench] listener), vs SoftHSM2's raw C_Sign CPU              (hsm_sign_bench)
 #   5. database growth: 10 million synthetic issuances (REALDID_BENCH_DB_RECORDS; --quick: 200 000),
 #      bytes per issuance, insert rates, warrant/revocation lookups vs a PK lookup (db_growth), and
 #      one vs two authority processes on one database and token (multi_authority_bench)
 # Output: $OUT/bench.json (one JSON object per line), $OUT/issuance.png (curves), $OUT/*.log.
 # Environment: REALDID_BENCH_OUT (default /var/tmp/realdid-bench/out), REALDID_BENCH_KS,
 # REALDID_BENCH_CONCURRENCY, REALDID_BENCH_COUNT (issuances per run, at least 2 x concurrency),
-# REALDID_GO_PEER (path of the go-issuer sources), REALDID_BENCH_BIN (a built tree; skips the build). Uses its own state folder and ports, so it does
+# REALDID_GO_PEER (path of the go-issuer sources), REALDID_BENCH_TOKEN_SECS / _RUNS / _PORT,
+# REALDID_BENCH_BIN (a built tree; skips the build). Uses its own state folder and ports, so it does
 # not disturb a stack started by scripts/run.sh.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 require_root
 
 quick=0
+parts=all  # --token-only: only part 4 (the token endpoint vs the Go peer)
 for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
-    *) die "unknown argument $a (usage: scripts/bench.sh [--quick])" ;;
+    --token-only) parts=token-only ;;
+    *) die "unknown argument $a (usage: scripts/bench.sh [--quick] [--token-only])" ;;
   esac
 done
 
@@ -46,8 +50,8 @@ rm -f "$OUT/bench.json"
 B="${REALDID_BENCH_BIN:-$REALDID_ROOT/build/release}"  # REALDID_BENCH_BIN: an already built tree
 
 if [ -z "${REALDID_BENCH_BIN:-}" ]; then
-  "$REALDID_ROOT/scripts/build.sh" release realdid-authority realdid-ceremony realdid-migrate ctid-sim \
-    issuance_bench reveal_bench verify_bench db_growth multi_authority_bench
+  "$REALDID_ROOT/scripts/build.sh" release realdid-authority realdid-ceremony realdid-migrate realdid-admin realdid-auditor realdid-warrant ctid-sim \
+    issuance_bench reveal_bench verify_bench db_growth multi_authority_bench hsm_sign_bench
 fi
 REALDID_BIN="$B" "$REALDID_ROOT/scripts/stack.sh" init
 S="$REALDID_STATE_DIR"
@@ -62,6 +66,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+if [ "$parts" = all ]; then
 log "1. reveal check vs its floor"
 "$B/bench/reveal_bench" --transcript "$TRANSCRIPT" --iterations 20 | tee "$OUT/reveal.log"
 "$B/bench/reveal_bench" --transcript "$TRANSCRIPT" --iterations 20 --json \
@@ -109,29 +114,66 @@ for k in $KS; do
   done
   kill -TERM "$auth_pid" 2>/dev/null || true; wait "$auth_pid" 2>/dev/null || true; auth_pid=""
 done
+fi
 
-log "4. RFC 9578 token endpoint vs the Go peer"
+log "4. RFC 9578 token endpoint vs the Go peer (same transport: plain HTTP on loopback, c=16)"
+# The Go peer (../shared/peers/go-issuer, Go 1.19 + circl) is built in a temp dir outside the
+# checkout (its README's way); the authority serves the same route on its BENCHMARK-ONLY plain-HTTP
+# loopback listener ([bench] plain_http_port: no attestation, no quota; authority/bench_listener.h).
+# Baseline in the same run: SoftHSM2's raw C_Sign (CKM_RSA_X_509, the RSA-2048 privacypass key).
+token_secs="${REALDID_BENCH_TOKEN_SECS:-$([ "$quick" -eq 1 ] && echo 5 || echo 10)}"
+token_runs="${REALDID_BENCH_TOKEN_RUNS:-$([ "$quick" -eq 1 ] && echo 1 || echo 3)}"
+bench_port="${REALDID_BENCH_TOKEN_PORT:-18092}"; go_port="${REALDID_BENCH_GO_PORT:-18091}"
 if command -v go >/dev/null 2>&1 && [ -d "$GO_PEER" ] && [ -d /usr/share/gocode/src/github.com/cloudflare/circl ]; then
   peer_dir=$(mktemp -d /tmp/go-issuer.XXXXXX)
   cp -r "$GO_PEER"/. "$peer_dir"/   # built outside the checkout; never part of the project
-  (cd "$peer_dir" && GO111MODULE=off GOPATH=/usr/share/gocode go build -o peer .)
-  "$peer_dir/peer" serve -addr 127.0.0.1:18091 > "$OUT/go-peer.log" 2>&1 &
+  (cd "$peer_dir" && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$peer_dir/.cache" go build -o peer .)
+  runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" REALDID_LIMITS_ENABLED=false \
+    REALDID_BENCH_PLAIN_HTTP_PORT="$bench_port" REALDID_BENCH_PLAIN_HTTP_ADDRESS=127.0.0.1 \
+    "$B/authority/realdid-authority" --config "$S/authority.ini" \
+    > "$OUT/authority-token.out" 2> "$OUT/authority-token.log" &
+  auth_pid=$!
+  "$peer_dir/peer" serve -addr 127.0.0.1:$go_port > "$OUT/go-peer.log" 2>&1 &
   peer_pid=$!
-  sleep 1
-  "$peer_dir/peer" load -url http://127.0.0.1:18091 -c 16 -secs "$([ "$quick" -eq 1 ] && echo 3 || echo 10)" \
-    -pid "$peer_pid" | tee "$OUT/go-peer-load.log"
+  for _ in $(seq 1 300); do
+    curl -sf -o /dev/null "http://127.0.0.1:$bench_port/.well-known/private-token-issuer-directory" \
+      && curl -sf -o /dev/null "http://127.0.0.1:$go_port/.well-known/private-token-issuer-directory" && break
+    sleep 0.2
+  done
+  apid=$(pgrep -P "$auth_pid" -f realdid-authority || echo "$auth_pid")
+  : > "$OUT/token.dat"; rm -f "$OUT/hsm_sign.json"
+  for run in $(seq 1 "$token_runs"); do
+    log "token run $run/$token_runs (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+    "$B/bench/hsm_sign_bench" --module /usr/lib/softhsm/libsofthsm2.so --token realdid-issuance \
+      --pin-file "$S/secrets/realdid-issuance.pin" --keys-manifest "$S/keys/keys.json" \
+      --role privacypass --threads 2 --signs "$([ "$quick" -eq 1 ] && echo 1500 || echo 4000)" \
+      --json "$OUT/hsm_sign.json" | tee -a "$OUT/token.log" || true
+    "$peer_dir/peer" load -url http://127.0.0.1:$go_port -c 16 -secs "$token_secs" -pid "$peer_pid" \
+      | tee -a "$OUT/token.log" | tail -1 > "$OUT/go-peer-load.json" || true
+    "$peer_dir/peer" load -url "http://127.0.0.1:$bench_port" -c 16 -secs "$token_secs" -pid "$apid" \
+      | tee -a "$OUT/token.log" | tail -1 > "$OUT/authority-token-load.json" || true
+    jq -c -n --slurpfile go "$OUT/go-peer-load.json" --slurpfile au "$OUT/authority-token-load.json" \
+      --argjson hsm "$(tail -1 "$OUT/hsm_sign.json")" --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '
+      ($go[0]) as $g | ($au[0]) as $a |
+      {bench:"token", run:'"$run"', concurrency:16, load_average:$load,
+       go_req_per_s:$g.req_per_s, go_p50_ms:$g.p50_ms, go_p99_ms:$g.p99_ms,
+       go_cpu_ms_per_req:$g.server_cpu_ms_per_req, go_errors:$g.errors,
+       authority_req_per_s:$a.req_per_s, authority_p50_ms:$a.p50_ms, authority_p99_ms:$a.p99_ms,
+       authority_cpu_ms_per_token:$a.server_cpu_ms_per_req, authority_errors:$a.errors,
+       hsm_cpu_ms_per_sign:$hsm.cpu_ms_per_sign, hsm_signs_per_s:$hsm.signs_per_s,
+       throughput_vs_go:($a.req_per_s / $g.req_per_s),
+       efficiency:($hsm.cpu_ms_per_sign / $a.server_cpu_ms_per_req)}' | tee -a "$OUT/token.dat" >> "$OUT/bench.json" \
+      || log "token run $run: a measurement failed (see $OUT/token.log)"
+  done
+  jq -r '"token endpoint run \(.run) (load \(.load_average)): authority \(.authority_req_per_s|floor) req/s p50 \(.authority_p50_ms) ms p99 \(.authority_p99_ms) ms CPU/token \(.authority_cpu_ms_per_token*1000|floor/1000) ms (errors \(.authority_errors)) | Go peer \(.go_req_per_s|floor) req/s p50 \(.go_p50_ms) ms p99 \(.go_p99_ms) ms CPU/req \(.go_cpu_ms_per_req*1000|floor/1000) ms | HSM C_Sign \(.hsm_cpu_ms_per_sign*1000|floor/1000) ms CPU, \(.hsm_signs_per_s|floor)/s\n  throughput vs Go peer \(.throughput_vs_go*100|floor/100)x (target >= 1.8) | p99 \(.authority_p99_ms) ms (target <= 10) | efficiency \(.efficiency*100|floor/100) (target >= 0.85)"' \
+    "$OUT/token.dat" | tee "$OUT/token-summary.log"
   kill -TERM "$peer_pid" 2>/dev/null || true; wait "$peer_pid" 2>/dev/null || true; peer_pid=""
-  if [ -n "${REALDID_BENCH_TOKEN_URL:-}" ]; then
-    # The authority's token endpoint on its bench-only loopback plain-HTTP listener
-    # (docs/performance.md): the same load generator, the same transport.
-    "$peer_dir/peer" load -url "$REALDID_BENCH_TOKEN_URL" -c 16 -secs 10 | tee "$OUT/authority-token-load.log"
-  else
-    log "token endpoint: the authority's bench-only listener is not configured (REALDID_BENCH_TOKEN_URL); only the Go peer was measured"
-  fi
+  kill -TERM "$auth_pid" 2>/dev/null || true; wait "$auth_pid" 2>/dev/null || true; auth_pid=""
   rm -rf "$peer_dir"
 else
   log "token endpoint: Go or circl missing (apt-get install -y golang-go golang-github-cloudflare-circl-dev); skipped"
 fi
+[ "$parts" = token-only ] && { log "figures: $OUT/bench.json"; exit 0; }
 
 log "5. database growth (REALDID_BENCH_DB_RECORDS) and two authority processes (docs/scale.md)"
 db_records="${REALDID_BENCH_DB_RECORDS:-$([ "$quick" -eq 1 ] && echo 200000 || echo 10000000)}"

@@ -206,10 +206,11 @@ metrics_url="${METRICS_URL:-}"
 if [ -z "$metrics_url" ]; then
   [ -x "$BIN/authority/realdid-authority" ] || die "$BIN/authority/realdid-authority is missing (build first)"
   stack_state="$work/stack"
-  pg_port=$(free_port); pub_port=$(free_port); met_port=$(free_port)
+  pg_port=$(free_port); pub_port=$(free_port); met_port=$(free_port); adm_port=$(free_port)
   log "bringing up a temporary stack in $stack_state (PostgreSQL :$pg_port, API :$pub_port, metrics :$met_port)"
   REALDID_STATE_DIR="$stack_state" REALDID_BIN="$BIN" REALDID_PG_PORT="$pg_port" \
-    REALDID_PUBLIC_PORT="$pub_port" REALDID_METRICS_PORT="$met_port" scripts/stack.sh init >"$work/stack.log" 2>&1 ||
+    REALDID_PUBLIC_PORT="$pub_port" REALDID_METRICS_PORT="$met_port" REALDID_ADMIN_PORT="$adm_port" \
+    scripts/stack.sh init >"$work/stack.log" 2>&1 ||
     { tail -n 40 "$work/stack.log"; die "scripts/stack.sh init failed"; }
   runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$stack_state/softhsm2.conf" \
     "$BIN/authority/realdid-authority" --config "$stack_state/authority.ini" >"$work/authority.log" 2>&1 &

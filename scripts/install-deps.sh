@@ -18,6 +18,7 @@ PACKAGES=(
   openssl curl jq ca-certificates
   # benchmark curves (scripts/bench.sh)
   gnuplot-nox
+  golang-go golang-github-cloudflare-circl-dev
   # deploy checks (scripts/check-deploy.sh): unit verification, YAML, rules, a real Prometheus,
   # the container root filesystem
   systemd yamllint python3-yaml prometheus mmdebstrap

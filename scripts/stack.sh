@@ -121,7 +121,7 @@ init_auditors() {
       "$d/tokens" > "$d/softhsm2.conf"
     [ -s "$d/token.pin" ] || (umask 077; openssl rand -hex 16 > "$d/token.pin")
     slots=$(SOFTHSM2_CONF="$d/softhsm2.conf" softhsm2-util --show-slots 2>/dev/null || true)
-    if ! grep -Eq "Label:[[:space:]]*auditor-$name[[:space:]]*$" <<<"$slots"; then
+    if ! grep -Eq "Label:[[:space:]]*auditor-${name}[[:space:]]*$" <<<"$slots"; then
       log "auditor $name: SoftHSM2 token auditor-$name"
       SOFTHSM2_CONF="$d/softhsm2.conf" softhsm2-util --init-token --free --label "auditor-$name" \
         --pin "$(cat "$d/token.pin")" --so-pin "$(openssl rand -hex 16)" >/dev/null
@@ -362,10 +362,18 @@ own_state() {
   chown -R "$REALDID_USER:$REALDID_USER" "$S"
 }
 
+check_binaries() {
+  local b
+  for b in tools/migrate/realdid-migrate tools/ceremony/realdid-ceremony tools/admin/realdid-admin \
+           tools/auditor/realdid-auditor warrant/realdid-warrant; do
+    [ -x "$BIN/$b" ] || die "$BIN/$b is missing: build it first (scripts/build.sh release $(basename "$b"))"
+  done
+}
+
 cmd="${1:-}"
 case "$cmd" in
   init)
-    require_root; ensure_service_user; init_dirs; init_tokens; init_pki; init_internal_pki
+    require_root; check_binaries; ensure_service_user; init_dirs; init_tokens; init_pki; init_internal_pki
     init_auditors; init_pg; own_state
     migrate; ceremony; check_manifest; enrol_principals; write_config; own_state; genesis_roster ;;
   pg-start) require_root; pg_start ;;

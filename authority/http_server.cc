@@ -303,7 +303,7 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
           request.body.append(buf, n);
         }
       } catch (const Poco::Exception&) {
-        // Cut by the request deadline, a broken chunk encoding, or the peer went away.
+        // Cut by the request deadline, or the peer went away.
         if (RequestTimedOut()) {
           out = ProblemResponse(HttpProblem(408, "the request did not arrive in time"),
                                 request.request_id);
@@ -316,7 +316,7 @@ class DispatchHandler final : public Poco::Net::HTTPRequestHandler {
                               request.request_id);
         return;
       }
-      if (has_length && request.body.size() != static_cast<std::size_t>(body.length)) {
+      if (request.body.size() != static_cast<std::size_t>(body.length)) {
         InvalidInput("request body shorter than Content-Length");
       }
       body_consumed = true;

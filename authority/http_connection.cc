@@ -31,7 +31,7 @@ namespace realdid::authority {
 using Clock = std::chrono::steady_clock;
 
 struct ConnectionRegistry::Entry {
-  int fd = -1;
+  int fd = -1;  // guarded by mu once the connection runs; -1 after its session closed it
   std::atomic<bool> stopped{false};
   std::mutex request_mu;  // held while a request is processed
 
@@ -257,6 +257,10 @@ class ProblemConnection final : public Poco::Net::TCPServerConnection {
     }
     EndRequest();
     if (linger && !entry_.stopped.load()) Linger();
+    // The session closes the descriptor when it goes: from now on nobody may shut it down (its
+    // number may be reused by a new connection).
+    std::lock_guard lock(entry_.mu);
+    entry_.fd = -1;
   }
 
   // Best effort: the TLS stream may already be unusable (then the connection just closes).
@@ -379,7 +383,7 @@ void ConnectionRegistry::Watch() {
     auto now = Clock::now();
     for (Entry* e : entries_) {
       std::lock_guard entry_lock(e->mu);
-      if (e->reading && !e->timed_out && now - e->started > request_timeout_) {
+      if (e->fd >= 0 && e->reading && !e->timed_out && now - e->started > request_timeout_) {
         e->timed_out = true;
         // The blocked read returns end-of-stream; the answer (408) can still be written.
         ::shutdown(e->fd, SHUT_RD);
@@ -392,12 +396,10 @@ void ConnectionRegistry::StopAll(bool abort) {
   std::lock_guard lock(mu_);
   for (Entry* e : entries_) {
     e->stopped.store(true);
-    if (abort) {
-      ::shutdown(e->fd, SHUT_RDWR);
-    } else {
-      std::lock_guard request_lock(e->request_mu);
-      ::shutdown(e->fd, SHUT_RDWR);
-    }
+    std::unique_lock<std::mutex> request_lock;
+    if (!abort) request_lock = std::unique_lock(e->request_mu);  // let the current request finish
+    std::lock_guard entry_lock(e->mu);
+    if (e->fd >= 0) ::shutdown(e->fd, SHUT_RDWR);
   }
 }
 

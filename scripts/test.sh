@@ -71,7 +71,7 @@ fi
 
 if [ "${REALDID_SKIP_TIDY:-0}" != 1 ]; then
   stage "clang-tidy on the project's own sources"
-  mapfile -t sources < <(git ls-files 'core/*.cc' 'hsm/*.cc' 'db/*.cc' 'ctid/*.cc' 'issuance/*.cc' 'authority/*.cc' 'wallet/*.cc' 'tools/*.cc' 'bench/*.cc')
+  mapfile -t sources < <(git ls-files 'core/*.cc' 'hsm/*.cc' 'db/*.cc' 'ctid/*.cc' 'issuance/*.cc' 'authority/*.cc' 'wallet/*.cc' 'tools/*.cc' 'bench/*.cc' 'warrant/*.cc' 'revocation/*.cc' 'privacypass/*.cc')
   printf '%s\n' "${sources[@]}" | xargs -P "$(jobs_count)" -n 4 \
     clang-tidy -p build/asan --quiet --warnings-as-errors='*' 2>/dev/null
   log "clang-tidy: ${#sources[@]} files clean"

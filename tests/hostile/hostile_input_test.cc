@@ -47,12 +47,26 @@ struct J {
   std::string raw;                             // kRaw: literal JSON text (may be invalid)
   std::vector<std::pair<std::string, J>> obj;  // kObject, duplicates allowed
   std::vector<J> arr;                          // kArray
-  static J Raw(std::string s) {
-    J j;
-    j.raw = std::move(s);
-    return j;
-  }
+  // Special members out of line: std::pair<std::string, J> needs J complete.
+  J();
+  J(const J&);
+  J(J&&) noexcept;
+  J& operator=(const J&);
+  J& operator=(J&&) noexcept;
+  ~J();
+  static J Raw(std::string s);
 };
+J::J() = default;
+J::J(const J&) = default;
+J::J(J&&) noexcept = default;
+J& J::operator=(const J&) = default;
+J& J::operator=(J&&) noexcept = default;
+J::~J() = default;
+J J::Raw(std::string s) {
+  J j;
+  j.raw = std::move(s);
+  return j;
+}
 
 J FromValue(const json::Value& v) {
   J j;

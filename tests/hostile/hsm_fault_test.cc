@@ -150,7 +150,9 @@ TEST_F(HsmFaultTest, IssuanceRecoversFromSessionInvalidationUnderLoad) {
   EXPECT_GT(token->recoveries(), recoveries_before);
   EXPECT_GT(signed_ok.load(), 0);
   // Every returned signature has exactly its record, and the session stores it.
-  for (const auto& [sid, sig] : signed_sessions) {
+  for (const auto& entry : signed_sessions) {
+    const Bytes& sid = entry.first;  // not a structured binding: clang 14 cannot capture one
+    const Bytes& sig = entry.second;
     auto [records, stored] = pool_->Run("check", [&](db::Tx& tx) {
       std::int64_t n = tx.Exec("SELECT count(*) FROM issuance_records WHERE session_id = $1", {sid})
                            .One()

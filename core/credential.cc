@@ -332,7 +332,9 @@ Parsed ParseStrict(std::string_view text, Form form) {
   if (s.iat < 0 || s.iat % 86400 != 0) Bad("iat must be a UTC midnight");
   if (s.exp <= s.iat) Bad("exp must be after iat");
   try {
-    (void)jws::PublicKey::EcP256(p.holder_x, p.holder_y);
+    // Same rule as an EVP_PKEY import (coordinates < p, on the curve, not infinity), on the
+    // process-wide P-256 group: sdjwt::Verify imports the key once more for the KB-JWT anyway.
+    (void)hpke::DeserializePublicKey(Concat({Bytes{0x04}, p.holder_x, p.holder_y}));
   } catch (const Error&) {
     Bad("holder key is not a valid P-256 point");
   }

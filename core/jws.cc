@@ -3,6 +3,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rsa.h>
@@ -153,20 +154,48 @@ PublicKey PublicKey::Rsa(ByteView n, ByteView e) {
   return PublicKey(FromData("RSA", params.get(), EVP_PKEY_PUBLIC_KEY), true);
 }
 
+namespace {
+
+// A P-256 public key (the generator) imported once per process. EcP256 duplicates it and sets the
+// new point, so the group is copied instead of being rebuilt from its name (EC_GROUP_new_from_params
+// and its Montgomery setup were half of each import). Only read (EVP_PKEY_dup) after construction.
+const evp_pkey_st* P256Template() {
+  static const PkeyPtr key = [] {
+    std::unique_ptr<EC_GROUP, decltype(&EC_GROUP_free)> group(
+        EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1), &EC_GROUP_free);
+    if (!group) Internal("EC group failed");
+    unsigned char g[65];
+    if (EC_POINT_point2oct(group.get(), EC_GROUP_get0_generator(group.get()),
+                           POINT_CONVERSION_UNCOMPRESSED, g, sizeof(g), nullptr) != sizeof(g)) {
+      Internal("EC point encoding failed");
+    }
+    std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
+    if (!bld ||
+        OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
+        OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, g, sizeof(g)) != 1) {
+      Internal("param build failed");
+    }
+    std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
+    if (!params) Internal("param build failed");
+    return FromData("EC", params.get(), EVP_PKEY_PUBLIC_KEY);
+  }();
+  return key.get();
+}
+
+}  // namespace
+
 PublicKey PublicKey::EcP256(ByteView x, ByteView y) {
   if (x.size() != 32 || y.size() != 32) InvalidInput("JWS: P-256 coordinates must be 32 bytes");
-  Bytes point = Concat({Bytes{0x04}, x, y});
-  std::unique_ptr<OSSL_PARAM_BLD, ParamBldFree> bld(OSSL_PARAM_BLD_new());
-  if (!bld ||
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) != 1 ||
-      OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
-                                       point.size()) != 1) {
-    Internal("param build failed");
+  const Bytes point = Concat({Bytes{0x04}, x, y});
+  // EVP_PKEY_dup only reads the template (OpenSSL 3.0 takes it non-const).
+  PkeyPtr pkey(EVP_PKEY_dup(const_cast<evp_pkey_st*>(P256Template())));
+  if (!pkey) Internal("EVP_PKEY_dup failed");
+  // Decodes the point on the copied group: coordinates below p and on the curve, as an import.
+  if (EVP_PKEY_set1_encoded_public_key(pkey.get(), point.data(), point.size()) != 1) {
+    ERR_clear_error();
+    InvalidInput("JWS: invalid EC key");
   }
-  std::unique_ptr<OSSL_PARAM, ParamFree> params(OSSL_PARAM_BLD_to_param(bld.get()));
-  if (!params) Internal("param build failed");
-  PkeyPtr pkey = FromData("EC", params.get(), EVP_PKEY_PUBLIC_KEY);
-  // EVP_PKEY_fromdata decodes the point (which checks it is on the curve); check again explicitly.
+  // The point was decoded (and checked on the curve) above; check again explicitly.
   // The quick check (on the curve, not infinity) is the full check for P-256: its cofactor is 1,
   // so every such point has the prime order n; the full check's n*Q = O costs a scalar multiplication.
   CtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, pkey.get(), nullptr));
@@ -357,6 +386,11 @@ std::string Sign(const PrivateKey& key, Alg alg, const json::Value& header, Byte
 
 Compact Verify(std::string_view compact, const PublicKey& key, Alg alg, const VerifyOptions& options) {
   Compact c = ParseCompact(compact);
+  VerifyParsed(c, key, alg, options);
+  return c;
+}
+
+void VerifyParsed(const Compact& c, const PublicKey& key, Alg alg, const VerifyOptions& options) {
   const json::Value* a = c.header.find("alg");
   if (a == nullptr || !a->is_string()) InvalidInput("JWS: header has no alg");
   if (a->as_string() == "none") InvalidInput("JWS: alg none is refused");
@@ -376,7 +410,6 @@ Compact Verify(std::string_view compact, const PublicKey& key, Alg alg, const Ve
     }
   }
   if (!VerifyRaw(key, alg, c.signing_input(), c.signature)) InvalidInput("JWS: invalid signature");
-  return c;
 }
 
 }  // namespace realdid::jws

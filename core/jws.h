@@ -112,5 +112,7 @@ struct VerifyOptions {
 // "JWS: ..." on any failure; returns the parsed token on success.
 Compact Verify(std::string_view compact, const PublicKey& key, Alg alg,
                const VerifyOptions& options = {});
+// Verify on an already parsed compact JWS (the same checks, without parsing it again).
+void VerifyParsed(const Compact& c, const PublicKey& key, Alg alg, const VerifyOptions& options = {});
 
 }  // namespace realdid::jws

@@ -319,6 +319,13 @@ TEST(Credential, ParseStrictRefusals) {
     badsalt[3] = sdjwt::EncodeDisclosure("QEFCQ0RFRkdISUpLTE1O", "nationality", "CN");
     ExpectRefused(Assemble(H, P, badsalt), I, "salt");
   }
+  // cnf.jwk must be a P-256 point (y changed in its last byte: off the curve), in both forms.
+  {
+    const std::string off = Replace(P, R"(ZAaDe_UfU")", R"(ZAaDe_UfY")");
+    ExpectRefused(Assemble(H, off, D), I, "not a valid P-256 point");
+    const std::vector<std::string> two(D.begin(), D.begin() + 2);
+    ExpectRefused(Assemble(H, off, two) + "a.b.c", Form::kPresentation, "not a valid P-256 point");
+  }
   // Form rules.
   ExpectRefused(Assemble(H, P, D) + "a.b.c", I, "no key binding");
   ExpectRefused(Assemble(H, P, D), Form::kPresentation, "needs a key binding");

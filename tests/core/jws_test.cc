@@ -147,6 +147,19 @@ TEST(Jws, PublicKeyValidation) {
   y[31] ^= 1;
   EXPECT_THROW(PublicKey::EcP256(x, y), Error);  // not on the curve
   EXPECT_THROW(PublicKey::EcP256(Bytes(32), Bytes(32)), Error);
+  // A coordinate >= p is refused, not reduced (EcP256 sets the point on a copy of one template key).
+  EXPECT_THROW(PublicKey::EcP256(Bytes(32, 0xff), b64url::Decode(kA3Y)), Error);
+  EXPECT_THROW(PublicKey::EcP256(b64url::Decode(kA3X), Bytes(32, 0xff)), Error);
+  // Keys made one after another each hold their own point (the template is copied, never changed).
+  const PublicKey a3 = PublicKey::EcP256(b64url::Decode(kA3X), b64url::Decode(kA3Y));
+  const PublicKey other = PrivateKey::GenerateEcP256().Public();
+  const json::Value other_jwk = other.Jwk();
+  const PublicKey other2 = PublicKey::FromJwk(other_jwk);
+  EXPECT_EQ(a3.Jwk().at("x").as_string(), kA3X);
+  EXPECT_EQ(a3.Jwk().at("y").as_string(), kA3Y);
+  EXPECT_EQ(json::Serialize(other2.Jwk()), json::Serialize(other_jwk));
+  EXPECT_EQ(json::Serialize(PublicKey::EcP256(b64url::Decode(kA3X), b64url::Decode(kA3Y)).Jwk()),
+            json::Serialize(a3.Jwk()));
   EXPECT_THROW(PublicKey::Rsa(Bytes(128, 0xff), Bytes{1, 0, 1}), Error);  // 1024 bits: too small
   EXPECT_THROW(PublicKey::FromJwk(json::Object{{"kty", "EC"}, {"crv", "P-256"}, {"x", std::string(kA3X)},
                                                {"y", std::string(kA3Y)}, {"d", "AA"}}),

@@ -17,61 +17,22 @@
 #include <sstream>
 #include <vector>
 
+#include "authority/ini.h"
 #include "core/error.h"
 
 namespace realdid::authority {
 namespace {
 
-std::string Trim(std::string_view s) {
-  std::size_t b = 0;
-  std::size_t e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-[[noreturn]] void Bad(std::string_view section, std::string_view key, const std::string& why) {
-  InvalidInput("config: [" + std::string(section) + "] " + std::string(key) + ": " + why);
-}
-
-std::uint64_t ParseUnsigned(std::string_view section, std::string_view key, std::string_view v,
-                            std::uint64_t min, std::uint64_t max) {
-  std::uint64_t out = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) {
-    Bad(section, key, "expected a non-negative integer");
-  }
-  if (out < min || out > max) {
-    Bad(section, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-  }
-  return out;
-}
+using ini::Bad;
+using ini::ParseUnsigned;
 
 // Accepts "<n>ms", "<n>s", "<n>m"; the range is [min, max].
 std::chrono::milliseconds ParseDuration(std::string_view section, std::string_view key,
                                         std::string_view v, std::chrono::milliseconds min,
                                         std::chrono::milliseconds max) {
-  std::size_t digits = 0;
-  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
-  std::string_view unit = v.substr(digits);
-  std::uint64_t scale = 0;
-  if (unit == "ms") {
-    scale = 1;
-  } else if (unit == "s") {
-    scale = 1000;
-  } else if (unit == "m") {
-    scale = 60000;
-  } else {
-    Bad(section, key, "expected a duration such as 500ms, 30s or 2m");
-  }
-  std::uint64_t n = ParseUnsigned(section, key, v.substr(0, digits), 0, 1000000000ULL);
-  auto ms = std::chrono::milliseconds(static_cast<std::int64_t>(n * scale));
+  auto ms = std::chrono::milliseconds(
+      ini::ParseWithUnit(section, key, v, {{"ms", 1}, {"s", 1000}, {"m", 60000}}, 1000000000ULL,
+                         "expected a duration such as 500ms, 30s or 2m"));
   if (ms < min || ms > max) {
     Bad(section, key,
         "must be between " + std::to_string(min.count()) + "ms and " + std::to_string(max.count()) +
@@ -83,23 +44,9 @@ std::chrono::milliseconds ParseDuration(std::string_view section, std::string_vi
 // Accepts "<n>s", "<n>m", "<n>h", "<n>d"; returns seconds in [min, max].
 std::int64_t ParseSeconds(std::string_view section, std::string_view key, std::string_view v,
                           std::int64_t min, std::int64_t max) {
-  std::size_t digits = 0;
-  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
-  std::string_view unit = v.substr(digits);
-  std::int64_t scale = 0;
-  if (unit == "s") {
-    scale = 1;
-  } else if (unit == "m") {
-    scale = 60;
-  } else if (unit == "h") {
-    scale = 3600;
-  } else if (unit == "d") {
-    scale = 86400;
-  } else {
-    Bad(section, key, "expected a duration such as 600s, 10m, 12h or 30d");
-  }
-  auto n = static_cast<std::int64_t>(ParseUnsigned(section, key, v.substr(0, digits), 0, 100000000ULL));
-  std::int64_t secs = n * scale;
+  std::int64_t secs =
+      ini::ParseWithUnit(section, key, v, {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}},
+                         100000000ULL, "expected a duration such as 600s, 10m, 12h or 30d");
   if (secs < min || secs > max) {
     Bad(section, key,
         "must be between " + std::to_string(min) + "s and " + std::to_string(max) + "s");
@@ -111,18 +58,7 @@ int ParsePoolSize(std::string_view section, std::string_view key, std::string_vi
   return static_cast<int>(ParseUnsigned(section, key, v, 1, 256));
 }
 
-void RequireNoControl(std::string_view section, std::string_view key, std::string_view v) {
-  for (char c : v) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) Bad(section, key, "control character");
-  }
-}
-
-using Setter = std::function<void(AuthorityConfig&, std::string_view value)>;
-struct KeySpec {
-  const char* section;
-  const char* key;
-  Setter set;
-};
+using KeySpec = ini::KeySpec<AuthorityConfig>;
 
 const std::vector<KeySpec>& Keys() {
   using std::chrono::milliseconds;
@@ -351,18 +287,6 @@ const std::vector<KeySpec>& Keys() {
   return keys;
 }
 
-const KeySpec* FindKey(std::string_view section, std::string_view key) {
-  for (const KeySpec& k : Keys()) {
-    if (section == k.section && key == k.key) return &k;
-  }
-  return nullptr;
-}
-
-bool KnownSection(std::string_view section) {
-  return std::any_of(Keys().begin(), Keys().end(),
-                     [&](const KeySpec& k) { return section == k.section; });
-}
-
 void CheckReadableFile(std::string_view section, std::string_view key, const std::string& path) {
   if (path.empty()) Bad(section, key, "required");
   struct stat st {};
@@ -508,60 +432,13 @@ std::string_view LogLevelName(LogLevel level) noexcept {
 AuthorityConfig ParseConfig(std::string_view ini_text, std::string_view source_name,
                             const EnvLookup& env, bool check_files) {
   AuthorityConfig config;
-  std::map<std::string, std::string> seen;  // "section.key" -> value
-  std::string section;
-  std::size_t line_no = 0;
-  std::size_t pos = 0;
-  auto where = [&] { return std::string(source_name) + ":" + std::to_string(line_no) + ": "; };
-  while (pos <= ini_text.size()) {
-    std::size_t nl = ini_text.find('\n', pos);
-    std::string_view raw =
-        ini_text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? ini_text.size() + 1 : nl + 1;
-    ++line_no;
-    std::string line = Trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[') {
-      if (line.back() != ']') InvalidInput("config: " + where() + "malformed section header");
-      section = Trim(std::string_view(line).substr(1, line.size() - 2));
-      if (!KnownSection(section)) {
-        InvalidInput("config: " + where() + "unknown section [" + section + "]");
-      }
-      continue;
-    }
-    std::size_t eq = line.find('=');
-    if (eq == std::string::npos) InvalidInput("config: " + where() + "expected key = value");
-    std::string key = Trim(std::string_view(line).substr(0, eq));
-    std::string value = Trim(std::string_view(line).substr(eq + 1));
-    if (section.empty()) InvalidInput("config: " + where() + "key '" + key + "' outside a section");
-    if (FindKey(section, key) == nullptr) {
-      InvalidInput("config: " + where() + "unknown key '" + key + "' in [" + section + "]");
-    }
-    if (!seen.emplace(section + "." + key, value).second) {
-      InvalidInput("config: " + where() + "duplicate key '" + key + "' in [" + section + "]");
-    }
-  }
-  // Environment overrides take precedence over the file.
-  for (const KeySpec& k : Keys()) {
-    std::string var = "REALDID_" + Upper(k.section) + "_" + Upper(k.key);
-    if (auto v = env(var)) seen[std::string(k.section) + "." + k.key] = Trim(*v);
-  }
-  for (const KeySpec& k : Keys()) {
-    auto it = seen.find(std::string(k.section) + "." + k.key);
-    if (it == seen.end()) continue;
-    RequireNoControl(k.section, k.key, it->second);
-    k.set(config, it->second);
-  }
+  ini::ApplyIni(ini_text, source_name, Keys(), env, config);
   Validate(config, check_files);
   return config;
 }
 
 AuthorityConfig LoadConfig(const std::string& path, const EnvLookup& env) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) InvalidInput("config: cannot open '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ParseConfig(ss.str(), path, env, true);
+  return ParseConfig(ini::ReadConfigFile(path), path, env, true);
 }
 
 Secret ReadSecretFile(const std::string& path, std::string_view what) {

@@ -2,72 +2,25 @@
 
 #include <unistd.h>
 
-#include <cctype>
-#include <charconv>
-#include <fstream>
-#include <functional>
-#include <map>
-#include <sstream>
+#include <string>
 #include <vector>
 
+#include "authority/ini.h"
 #include "core/error.h"
 
 namespace realdid::warrant {
 namespace {
 
-std::string Trim(std::string_view s) {
-  std::size_t b = 0;
-  std::size_t e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\r')) --e;
-  return std::string(s.substr(b, e - b));
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-[[noreturn]] void Bad(std::string_view section, std::string_view key, const std::string& why) {
-  InvalidInput("config: [" + std::string(section) + "] " + std::string(key) + ": " + why);
-}
-
-std::uint64_t Unsigned(std::string_view section, std::string_view key, std::string_view v,
-                       std::uint64_t min, std::uint64_t max) {
-  std::uint64_t out = 0;
-  auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-  if (v.empty() || ec != std::errc() || ptr != v.data() + v.size()) {
-    Bad(section, key, "expected a non-negative integer");
-  }
-  if (out < min || out > max) {
-    Bad(section, key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-  }
-  return out;
-}
+using authority::ini::Bad;
+using authority::ini::ParseUnsigned;
 
 // <n>ms | <n>s | <n>m | <n>h | <n>d -> milliseconds in [min_ms, max_ms].
 std::int64_t DurationMs(std::string_view section, std::string_view key, std::string_view v,
                         std::int64_t min_ms, std::int64_t max_ms) {
-  std::size_t digits = 0;
-  while (digits < v.size() && v[digits] >= '0' && v[digits] <= '9') ++digits;
-  std::string_view unit = v.substr(digits);
-  std::int64_t scale = 0;
-  if (unit == "ms") {
-    scale = 1;
-  } else if (unit == "s") {
-    scale = 1000;
-  } else if (unit == "m") {
-    scale = 60000;
-  } else if (unit == "h") {
-    scale = 3600000;
-  } else if (unit == "d") {
-    scale = 86400000;
-  } else {
-    Bad(section, key, "expected a duration such as 500ms, 30s, 2m, 12h or 30d");
-  }
-  auto n = static_cast<std::int64_t>(Unsigned(section, key, v.substr(0, digits), 0, 100000000ULL));
-  std::int64_t ms = n * scale;
+  std::int64_t ms = authority::ini::ParseWithUnit(
+      section, key, v,
+      {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}}, 100000000ULL,
+      "expected a duration such as 500ms, 30s, 2m, 12h or 30d");
   if (ms < min_ms || ms > max_ms) {
     Bad(section, key, "out of range (" + std::to_string(min_ms) + "ms.." + std::to_string(max_ms) +
                           "ms)");
@@ -75,19 +28,14 @@ std::int64_t DurationMs(std::string_view section, std::string_view key, std::str
   return ms;
 }
 
-using Setter = std::function<void(WarrantConfig&, std::string_view)>;
-struct KeySpec {
-  const char* section;
-  const char* key;
-  Setter set;
-};
+using KeySpec = authority::ini::KeySpec<WarrantConfig>;
 
 const std::vector<KeySpec>& Keys() {
   static const std::vector<KeySpec> keys = {
       {"server", "listen_address", [](WarrantConfig& c, std::string_view v) { c.server.listen_address = v; }},
       {"server", "port",
        [](WarrantConfig& c, std::string_view v) {
-         c.server.port = static_cast<std::uint16_t>(Unsigned("server", "port", v, 0, 65535));
+         c.server.port = static_cast<std::uint16_t>(ParseUnsigned("server", "port", v, 0, 65535));
        }},
       {"server", "tls_cert_file", [](WarrantConfig& c, std::string_view v) { c.server.tls_cert_file = v; }},
       {"server", "tls_key_file", [](WarrantConfig& c, std::string_view v) { c.server.tls_key_file = v; }},
@@ -95,11 +43,11 @@ const std::vector<KeySpec>& Keys() {
       {"server", "max_body_bytes",
        [](WarrantConfig& c, std::string_view v) {
          c.server.max_body_bytes =
-             static_cast<std::size_t>(Unsigned("server", "max_body_bytes", v, 1024, 1 << 20));
+             static_cast<std::size_t>(ParseUnsigned("server", "max_body_bytes", v, 1024, 1 << 20));
        }},
       {"server", "max_connections",
        [](WarrantConfig& c, std::string_view v) {
-         c.server.max_connections = static_cast<int>(Unsigned("server", "max_connections", v, 1, 1024));
+         c.server.max_connections = static_cast<int>(ParseUnsigned("server", "max_connections", v, 1, 1024));
        }},
       {"server", "request_timeout",
        [](WarrantConfig& c, std::string_view v) {
@@ -116,21 +64,21 @@ const std::vector<KeySpec>& Keys() {
       {"db", "password_file", [](WarrantConfig& c, std::string_view v) { c.db.password_file = v; }},
       {"db", "pool_size",
        [](WarrantConfig& c, std::string_view v) {
-         c.db.pool_size = static_cast<int>(Unsigned("db", "pool_size", v, 1, 256));
+         c.db.pool_size = static_cast<int>(ParseUnsigned("db", "pool_size", v, 1, 256));
        }},
       {"hsm", "module_path", [](WarrantConfig& c, std::string_view v) { c.hsm.module_path = v; }},
       {"hsm", "token_label", [](WarrantConfig& c, std::string_view v) { c.hsm.token_label = v; }},
       {"hsm", "pin_file", [](WarrantConfig& c, std::string_view v) { c.hsm.pin_file = v; }},
       {"hsm", "pool_size",
        [](WarrantConfig& c, std::string_view v) {
-         c.hsm.pool_size = static_cast<int>(Unsigned("hsm", "pool_size", v, 1, 256));
+         c.hsm.pool_size = static_cast<int>(ParseUnsigned("hsm", "pool_size", v, 1, 256));
        }},
       {"hsm", "keys_manifest", [](WarrantConfig& c, std::string_view v) { c.hsm.keys_manifest = v; }},
       {"identity", "token_label", [](WarrantConfig& c, std::string_view v) { c.identity.token_label = v; }},
       {"identity", "pin_file", [](WarrantConfig& c, std::string_view v) { c.identity.pin_file = v; }},
       {"warrant", "approvals",
        [](WarrantConfig& c, std::string_view v) {
-         c.warrant.approvals = static_cast<int>(Unsigned("warrant", "approvals", v, 1, 16));
+         c.warrant.approvals = static_cast<int>(ParseUnsigned("warrant", "approvals", v, 1, 16));
        }},
       {"warrant", "max_lifetime",
        [](WarrantConfig& c, std::string_view v) {
@@ -140,13 +88,6 @@ const std::vector<KeySpec>& Keys() {
       {"log", "level", [](WarrantConfig& c, std::string_view v) { c.log.level = authority::ParseLogLevel(v); }},
   };
   return keys;
-}
-
-const KeySpec* FindKey(std::string_view section, std::string_view key) {
-  for (const KeySpec& k : Keys()) {
-    if (section == k.section && key == k.key) return &k;
-  }
-  return nullptr;
 }
 
 void CheckFile(std::string_view section, std::string_view key, const std::string& path) {
@@ -192,62 +133,14 @@ WarrantConfig ParseWarrantConfig(std::string_view ini_text, std::string_view sou
   WarrantConfig config;
   config.server.port = 9443;
   config.server.listen_address = "127.0.0.1";
-  config.server.max_body_bytes = 64 * 1024;
-  std::map<std::string, std::string> seen;
-  std::string section;
-  std::size_t line_no = 0;
-  std::size_t pos = 0;
-  auto where = [&] { return std::string(source_name) + ":" + std::to_string(line_no) + ": "; };
-  while (pos <= ini_text.size()) {
-    std::size_t nl = ini_text.find('\n', pos);
-    std::string_view raw =
-        ini_text.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
-    pos = nl == std::string_view::npos ? ini_text.size() + 1 : nl + 1;
-    ++line_no;
-    std::string line = Trim(raw);
-    if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-    if (line.front() == '[') {
-      if (line.back() != ']') InvalidInput("config: " + where() + "malformed section header");
-      section = Trim(std::string_view(line).substr(1, line.size() - 2));
-      bool known = false;
-      for (const KeySpec& k : Keys()) known = known || section == k.section;
-      if (!known) InvalidInput("config: " + where() + "unknown section [" + section + "]");
-      continue;
-    }
-    std::size_t eq = line.find('=');
-    if (eq == std::string::npos) InvalidInput("config: " + where() + "expected key = value");
-    std::string key = Trim(std::string_view(line).substr(0, eq));
-    std::string value = Trim(std::string_view(line).substr(eq + 1));
-    if (section.empty()) InvalidInput("config: " + where() + "key '" + key + "' outside a section");
-    if (FindKey(section, key) == nullptr) {
-      InvalidInput("config: " + where() + "unknown key '" + key + "' in [" + section + "]");
-    }
-    if (!seen.emplace(section + "." + key, value).second) {
-      InvalidInput("config: " + where() + "duplicate key '" + key + "' in [" + section + "]");
-    }
-  }
-  for (const KeySpec& k : Keys()) {
-    std::string var = "REALDID_" + Upper(k.section) + "_" + Upper(k.key);
-    if (auto v = env(var)) seen[std::string(k.section) + "." + k.key] = Trim(*v);
-  }
-  for (const KeySpec& k : Keys()) {
-    auto it = seen.find(std::string(k.section) + "." + k.key);
-    if (it == seen.end()) continue;
-    for (char ch : it->second) {
-      if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) Bad(k.section, k.key, "control character");
-    }
-    k.set(config, it->second);
-  }
+  config.server.max_body_bytes = std::size_t{64} * 1024;
+  authority::ini::ApplyIni(ini_text, source_name, Keys(), env, config);
   Validate(config, check_files);
   return config;
 }
 
 WarrantConfig LoadWarrantConfig(const std::string& path, const authority::EnvLookup& env) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) InvalidInput("config: cannot open '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ParseWarrantConfig(ss.str(), path, env, true);
+  return ParseWarrantConfig(authority::ini::ReadConfigFile(path), path, env, true);
 }
 
 }  // namespace realdid::warrant

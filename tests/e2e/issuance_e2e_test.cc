@@ -43,42 +43,6 @@ std::string Slurp(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-struct RunResult {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs argv with stdout and stderr captured separately (stdin from `in_file` when given).
-RunResult RunCli(const std::vector<std::string>& argv, const std::filesystem::path& scratch,
-              const std::string& in_file = {}) {
-  auto out_p = scratch / "run.out";
-  auto err_p = scratch / "run.err";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open(out_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    if (!in_file.empty()) {
-      int i = ::open(in_file.c_str(), O_RDONLY);
-      ::dup2(i, 0);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  RunResult r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out_p);
-  r.err = Slurp(err_p);
-  return r;
-}
-
 class IssuanceE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -170,11 +134,7 @@ TEST_F(IssuanceE2eTest, CliIssuePresentFetchVerify) {
   const std::uint64_t index = next_resident_++;
   Resident who = ctid_->GetResident(index);
 
-  RunResult issue = RunCli({cli, "wallet", "issue", "--authority", stack_->authority_url(), "--ca",
-                         stack_->ca_file(), "--ctid", stack_->ctid_url(), "--ctid-ca",
-                         stack_->ca_file(), "--resident", std::to_string(index), "--out",
-                         wallet_path},
-                        d);
+  RunResult issue = RunCli(stack_->WalletIssueArgv(index, wallet_path), d);
   ASSERT_EQ(issue.rc, 0) << issue.err << "\n" << stack_->AuthorityLog();
   for (const char* step : {"key set", "CTID nonce", "authenticating with CTID", "opening",
                            "checking the session", "building 32 candidates", "committing",

@@ -43,36 +43,6 @@ std::string Slurp(const std::filesystem::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-struct RunResult {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-RunResult RunCli(const std::vector<std::string>& argv, const std::filesystem::path& scratch) {
-  auto out_p = scratch / "pp-run.out";
-  auto err_p = scratch / "pp-run.err";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open(out_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  RunResult r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out_p);
-  r.err = Slurp(err_p);
-  return r;
-}
-
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
@@ -113,11 +83,7 @@ class PrivacyPassE2eTest : public ::testing::Test {
   static std::optional<std::filesystem::path> IssueFor(std::uint64_t index, const std::string& name,
                                                        std::string* err = nullptr) {
     const auto path = stack_->dir() / name;
-    RunResult r = RunCli({E2eStack::Binary("tools/realdid/realdid"), "wallet", "issue",
-                          "--authority", stack_->authority_url(), "--ca", stack_->ca_file(),
-                          "--ctid", stack_->ctid_url(), "--ctid-ca", stack_->ca_file(),
-                          "--resident", std::to_string(index), "--out", path.string()},
-                         stack_->dir());
+    RunResult r = RunCli(stack_->WalletIssueArgv(index, path.string()), stack_->dir());
     if (err != nullptr) *err = r.err;
     if (r.rc != 0) {
       if (err == nullptr) ADD_FAILURE() << r.err << "\n" << stack_->AuthorityLog();

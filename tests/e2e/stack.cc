@@ -325,4 +325,40 @@ wallet::HttpsOptions E2eStack::AdminTls(const ClientCert* cert) const {
 std::string E2eStack::AuthorityLog() const { return Slurp(dir_ / "authority.log"); }
 std::string E2eStack::CtidLog() const { return Slurp(dir_ / "ctid-sim.log"); }
 
+RunResult RunCli(const std::vector<std::string>& argv, const std::filesystem::path& scratch,
+                 const std::string& in_file) {
+  auto out_p = scratch / "run.out";
+  auto err_p = scratch / "run.err";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    int o = ::open(out_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int e = ::open(err_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    if (!in_file.empty()) {
+      int i = ::open(in_file.c_str(), O_RDONLY);
+      ::dup2(i, 0);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  RunResult r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = Slurp(out_p);
+  r.err = Slurp(err_p);
+  return r;
+}
+
+std::vector<std::string> E2eStack::WalletIssueArgv(std::uint64_t index,
+                                                   const std::string& out) const {
+  return {Binary("tools/realdid/realdid"), "wallet", "issue", "--authority", authority_url_,
+          "--ca", ca_file(), "--ctid", ctid_url_, "--ctid-ca", ca_file(),
+          "--resident", std::to_string(index), "--out", out};
+}
+
 }  // namespace realdid::testing

@@ -63,6 +63,18 @@ struct ClientCert {
   std::string key_file;
 };
 
+// A finished child process: exit code (-1 when ended by a signal) and its captured output.
+struct RunResult {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs argv (argv[0] is a path) to completion with stdout and stderr captured separately through
+// files in `scratch` (stdin from `in_file` when given). One call at a time per scratch folder.
+RunResult RunCli(const std::vector<std::string>& argv, const std::filesystem::path& scratch,
+                 const std::string& in_file = {});
+
 class E2eStack {
  public:
   explicit E2eStack(StackOptions options = {});
@@ -119,6 +131,8 @@ class E2eStack {
 
   // Path of a binary in the build tree (REALDID_BINARY_DIR/<rel>).
   static std::string Binary(const std::string& rel);
+  // argv of `realdid wallet issue` for CTID resident `index` against this stack, wallet to `out`.
+  std::vector<std::string> WalletIssueArgv(std::uint64_t index, const std::string& out) const;
 
  private:
   StackOptions options_;

@@ -30,40 +30,12 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::E2eStack;
+using testing::RunCli;
+using testing::RunResult;
 
 std::string Slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-struct RunResult {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-RunResult RunCli(const std::vector<std::string>& argv, const fs::path& scratch) {
-  auto out_p = scratch / "run.out";
-  auto err_p = scratch / "run.err";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open(out_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  RunResult r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out_p);
-  r.err = Slurp(err_p);
-  return r;
 }
 
 class RevocationE2eTest : public ::testing::Test {

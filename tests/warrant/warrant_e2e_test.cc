@@ -41,36 +41,6 @@ void Write(const std::filesystem::path& p, const std::string& s, int mode = 0600
   std::filesystem::permissions(p, static_cast<std::filesystem::perms>(mode));
 }
 
-struct RunResult {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-RunResult RunProg(const std::vector<std::string>& argv, const std::filesystem::path& scratch) {
-  auto out_p = scratch / "run.out";
-  auto err_p = scratch / "run.err";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    int o = ::open(out_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int e = ::open(err_p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(o, 1);
-    ::dup2(e, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  RunResult r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = Slurp(out_p);
-  r.err = Slurp(err_p);
-  return r;
-}
-
 std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
 struct Auditor {
@@ -111,7 +81,7 @@ class WarrantE2eTest : public ::testing::Test {
   static RunResult Tool(const std::string& cmd, const std::vector<std::vector<std::string>>& parts) {
     std::vector<std::string> argv = {E2eStack::Binary("tools/auditor/realdid-auditor"), cmd};
     for (const auto& p : parts) argv.insert(argv.end(), p.begin(), p.end());
-    return RunProg(argv, Dir());
+    return RunCli(argv, Dir());
   }
 
   static Auditor MakeAuditor(const std::string& name) {
@@ -182,13 +152,13 @@ class WarrantE2eTest : public ::testing::Test {
         << "[warrant]\napprovals = 2\n[log]\nlevel = info\n";
     Write(Dir() / "warrant.ini", ini.str(), 0644);
 
-    RunResult g = RunProg({E2eStack::Binary("warrant/realdid-warrant"), "--config",
+    RunResult g = RunCli({E2eStack::Binary("warrant/realdid-warrant"), "--config",
                        (Dir() / "warrant.ini").string(), "--genesis-roster",
                        (Dir() / "genesis-roster.json").string()},
                       Dir());
     if (g.rc != 0) throw std::runtime_error("genesis: " + g.err);
     // A second genesis is refused.
-    RunResult g2 = RunProg({E2eStack::Binary("warrant/realdid-warrant"), "--config",
+    RunResult g2 = RunCli({E2eStack::Binary("warrant/realdid-warrant"), "--config",
                         (Dir() / "warrant.ini").string(), "--genesis-roster",
                         (Dir() / "genesis-roster.json").string()},
                        Dir());

@@ -33,6 +33,7 @@
 #include "db/audit_checkpoint_store.h"
 #include "db/pool.h"
 #include "tools/realdid/commands.h"
+#include "tools/realdid/flags.h"
 
 namespace realdid::cli {
 namespace {
@@ -43,55 +44,14 @@ constexpr const char* kAuditUsage =
     "  realdid audit export  --dsn-file FILE --out FILE [--from N]\n"
     "  realdid audit witness --keys KEYS.json --checkpoints FILE --witness FILE\n";
 
-int AuditUsage(const std::string& message) {
-  std::cerr << "realdid: " << message << "\n" << kAuditUsage;
-  return 2;
-}
-
-bool Flags(int argc, char** argv, const std::vector<std::string>& allowed,
-           std::map<std::string, std::string>& out, std::string& error) {
-  for (int i = 3; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
-      error = "unknown argument: " + flag;
-      return false;
-    }
-    if (i + 1 >= argc) {
-      error = flag + " needs a value";
-      return false;
-    }
-    if (!out.emplace(flag, argv[++i]).second) {
-      error = flag + " given twice";
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) InvalidInput("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void WriteAtomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) Fail(ErrorKind::kInternal, "cannot write " + tmp);
-  }
-  std::filesystem::rename(tmp, path);
-}
+int AuditUsage(const std::string& message) { return UsageError(kAuditUsage, message); }
 
 // The DSN file may hold a password: it must not be readable by others; trailing CR/LF stripped.
 Secret ReadDsnFile(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) InvalidInput("cannot access --dsn-file " + path);
   if ((st.st_mode & S_IRWXO) != 0) InvalidInput("--dsn-file " + path + " is accessible by others");
-  std::string text = ReadText(path);
+  std::string text = ReadFile(path);
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   Secret s = Secret::FromString(text);
   std::fill(text.begin(), text.end(), '\0');
@@ -101,7 +61,7 @@ Secret ReadDsnFile(const std::string& path) {
 
 // Every "audit-signing" key of keys.json, by kid (the kid must be the key's thumbprint).
 std::map<std::string, jws::PublicKey> AuditKeys(const std::string& path) {
-  json::Value m = json::Parse(ReadText(path));
+  json::Value m = json::Parse(ReadFile(path));
   const json::Value* keys = m.find("keys");
   if (keys == nullptr || !keys->is_array()) InvalidInput(path + ": no \"keys\" array");
   std::map<std::string, jws::PublicKey> out;
@@ -128,7 +88,7 @@ std::unique_ptr<db::Pool> OpenPool(const std::string& dsn_file) {
 
 std::optional<audit::WitnessState> LoadWitness(const std::string& path) {
   if (!std::filesystem::exists(path)) return std::nullopt;
-  return audit::ParseWitness(ReadText(path));
+  return audit::ParseWitness(ReadFile(path));
 }
 
 json::Value ReportJson(const audit::LogReport& r) {
@@ -166,7 +126,7 @@ void UpdateWitness(const std::string& path, const audit::LogReport& r,
                    const std::optional<audit::WitnessState>& before) {
   if (!r.last_checkpoint) return;
   if (before && r.last_checkpoint->number <= before->number) return;
-  WriteAtomically(path, audit::SerializeWitness(audit::WitnessOf(*r.last_checkpoint)) + "\n");
+  WriteFileAtomically(path, audit::SerializeWitness(audit::WitnessOf(*r.last_checkpoint)) + "\n");
 }
 
 int Verify(const std::map<std::string, std::string>& f) {
@@ -197,7 +157,7 @@ int Export(const std::map<std::string, std::string>& f) {
   json::Value doc = json::Object{};
   doc.set("version", 1);
   doc.set("checkpoints", std::move(arr));
-  WriteAtomically(f.at("--out"), json::Serialize(doc) + "\n");
+  WriteFileAtomically(f.at("--out"), json::Serialize(doc) + "\n");
   std::cerr << "realdid: exported " << cps.size() << " checkpoints\n";
   return 0;
 }
@@ -206,7 +166,7 @@ int Witness(const std::map<std::string, std::string>& f) {
   std::map<std::string, jws::PublicKey> keys = AuditKeys(f.at("--keys"));
   json::ParseLimits limits;
   limits.max_bytes = std::size_t{1} << 30;
-  json::Value doc = json::Parse(ReadText(f.at("--checkpoints")), limits);
+  json::Value doc = json::Parse(ReadFile(f.at("--checkpoints")), limits);
   if (!doc.is_object() || doc.as_object().size() != 2 || doc.at("version") != json::Value(1) ||
       !doc.at("checkpoints").is_array()) {
     InvalidInput("--checkpoints: not a checkpoint export");
@@ -238,21 +198,25 @@ int RunAudit(int argc, char** argv) {
   std::map<std::string, std::string> f;
   std::string error;
   if (sub == "verify") {
-    if (!Flags(argc, argv, {"--dsn-file", "--keys", "--witness"}, f, error)) return AuditUsage(error);
+    if (!ParseFlags(argc, argv, 3, {"--dsn-file", "--keys", "--witness"}, f, error)) {
+      return AuditUsage(error);
+    }
     if (f.count("--dsn-file") == 0 || f.count("--keys") == 0) {
       return AuditUsage("missing --dsn-file or --keys");
     }
     return Verify(f);
   }
   if (sub == "export") {
-    if (!Flags(argc, argv, {"--dsn-file", "--out", "--from"}, f, error)) return AuditUsage(error);
+    if (!ParseFlags(argc, argv, 3, {"--dsn-file", "--out", "--from"}, f, error)) {
+      return AuditUsage(error);
+    }
     if (f.count("--dsn-file") == 0 || f.count("--out") == 0) {
       return AuditUsage("missing --dsn-file or --out");
     }
     return Export(f);
   }
   if (sub == "witness") {
-    if (!Flags(argc, argv, {"--keys", "--checkpoints", "--witness"}, f, error)) {
+    if (!ParseFlags(argc, argv, 3, {"--keys", "--checkpoints", "--witness"}, f, error)) {
       return AuditUsage(error);
     }
     if (f.size() != 3) return AuditUsage("missing --keys, --checkpoints or --witness");

@@ -31,6 +31,7 @@
 #include "core/privacypass.h"
 #include "privacypass/redeem.h"
 #include "tools/realdid/commands.h"
+#include "tools/realdid/flags.h"
 #include "wallet/client.h"
 #include "wallet/https_client.h"
 #include "wallet/privacypass_client.h"
@@ -49,72 +50,7 @@ constexpr const char* kTokenUsage =
     "  realdid token redeem --directory DIRECTORY.json (--token TOKEN | --token-file FILE)\n"
     "                       [--challenge B64] [--seen FILE]\n";
 
-int TokenUsage(const std::string& message) {
-  std::cerr << "realdid: " << message << "\n" << kTokenUsage;
-  return 2;
-}
-
-// --flag value pairs (switches in `switches` take no value).
-bool Flags(int argc, char** argv, const std::vector<std::string>& allowed,
-           const std::vector<std::string>& switches, std::map<std::string, std::string>& out,
-           std::string& error) {
-  for (int i = 3; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (std::find(switches.begin(), switches.end(), flag) != switches.end()) {
-      out[flag] = "1";
-      continue;
-    }
-    if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
-      error = "unknown argument: " + flag;
-      return false;
-    }
-    if (i + 1 >= argc) {
-      error = flag + " needs a value";
-      return false;
-    }
-    if (out.count(flag) != 0) {
-      error = flag + " given twice";
-      return false;
-    }
-    out[flag] = argv[++i];
-  }
-  return true;
-}
-
-bool Require(const std::map<std::string, std::string>& f, const std::vector<std::string>& names,
-             std::string& error) {
-  for (const std::string& n : names) {
-    if (f.count(n) == 0) {
-      error = "missing " + n;
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) InvalidInput("cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::int64_t Now(const std::map<std::string, std::string>& f) {
-  auto it = f.find("--now");
-  if (it == f.end()) return wallet::SystemNow();
-  const std::string& v = it->second;
-  if (v.empty() || v.size() > 12 || v.find_first_not_of("0123456789") != std::string::npos) {
-    InvalidInput("--now must be Unix seconds");
-  }
-  return std::stoll(v);
-}
-
-wallet::HttpsOptions Tls(const std::map<std::string, std::string>& f) {
-  wallet::HttpsOptions o;
-  o.ca_file = f.at("--ca");
-  return o;
-}
+int TokenUsage(const std::string& message) { return UsageError(kTokenUsage, message); }
 
 int Challenge(const std::map<std::string, std::string>& f) {
   std::vector<std::string> origins;
@@ -129,7 +65,7 @@ int Challenge(const std::map<std::string, std::string>& f) {
 }
 
 int Directory(const std::map<std::string, std::string>& f) {
-  wallet::HttpsClient client(f.at("--authority"), Tls(f));
+  wallet::HttpsClient client(f.at("--authority"), CaOnly(f.at("--ca")));
   const wallet::HttpResponse r = client.Get(privacypass::kDirectoryPath);
   if (r.status != 200) throw wallet::ServerRefusal("privacypass directory", wallet::ParseProblem(r));
   const privacypass::Directory d = privacypass::ParseDirectory(r.body);
@@ -154,8 +90,8 @@ int Fetch(const std::map<std::string, std::string>& f) {
     count = std::stoul(v);
   }
   const Bytes challenge = privacypass::DecodeB64urlPadded(f.at("--challenge"));
-  const std::int64_t now = Now(f);
-  wallet::HttpsClient client(authority, Tls(f));
+  const std::int64_t now = NowFlag(f);
+  wallet::HttpsClient client(authority, CaOnly(f.at("--ca")));
   const wallet::TokenIssuer issuer = wallet::FetchTokenIssuer(client, now);
   const std::vector<privacypass::Token> tokens =
       wallet::FetchTokens(client, w, issuer, challenge, count, now);
@@ -176,18 +112,18 @@ int Fetch(const std::map<std::string, std::string>& f) {
 
 int Attest(const std::map<std::string, std::string>& f) {
   const wallet::WalletFile w = wallet::LoadWallet(f.at("--wallet"));
-  const std::string body = Slurp(f.at("--body-file"));
-  std::cout << wallet::PrivacyPassAttestation(w, AsBytes(body), Now(f)) << "\n";
+  const std::string body = ReadFile(f.at("--body-file"));
+  std::cout << wallet::PrivacyPassAttestation(w, AsBytes(body), NowFlag(f)) << "\n";
   return 0;
 }
 
 int Redeem(const std::map<std::string, std::string>& f) {
-  const privacypass::Directory d = privacypass::ParseDirectory(Slurp(f.at("--directory")));
+  const privacypass::Directory d = privacypass::ParseDirectory(ReadFile(f.at("--directory")));
   std::string token_text;
   if (auto it = f.find("--token"); it != f.end()) {
     token_text = it->second;
   } else {
-    token_text = Slurp(f.at("--token-file"));
+    token_text = ReadFile(f.at("--token-file"));
     token_text = token_text.substr(0, token_text.find('\n'));
   }
   const Bytes token = privacypass::TokenFromAuthorization(token_text);
@@ -218,38 +154,40 @@ int RunToken(int argc, char** argv) {
   std::string error;
   try {
     if (sub == "challenge") {
-      if (!Flags(argc, argv, {"--issuer-name", "--origin"}, {"--context"}, f, error) ||
+      if (!ParseFlags(argc, argv, 3, {"--issuer-name", "--origin"}, f, error, {"--context"}) ||
           !Require(f, {"--issuer-name"}, error)) {
         return TokenUsage(error);
       }
       return Challenge(f);
     }
     if (sub == "directory") {
-      if (!Flags(argc, argv, {"--authority", "--ca", "--out"}, {}, f, error) ||
+      if (!ParseFlags(argc, argv, 3, {"--authority", "--ca", "--out"}, f, error) ||
           !Require(f, {"--authority", "--ca", "--out"}, error)) {
         return TokenUsage(error);
       }
       return Directory(f);
     }
     if (sub == "fetch") {
-      if (!Flags(argc, argv,
-                 {"--wallet", "--ca", "--challenge", "--count", "--authority", "--out", "--now"},
-                 {}, f, error) ||
+      if (!ParseFlags(argc, argv, 3,
+                      {"--wallet", "--ca", "--challenge", "--count", "--authority", "--out",
+                       "--now"},
+                      f, error) ||
           !Require(f, {"--wallet", "--ca", "--challenge"}, error)) {
         return TokenUsage(error);
       }
       return Fetch(f);
     }
     if (sub == "attest") {
-      if (!Flags(argc, argv, {"--wallet", "--body-file", "--now"}, {}, f, error) ||
+      if (!ParseFlags(argc, argv, 3, {"--wallet", "--body-file", "--now"}, f, error) ||
           !Require(f, {"--wallet", "--body-file"}, error)) {
         return TokenUsage(error);
       }
       return Attest(f);
     }
     if (sub == "redeem") {
-      if (!Flags(argc, argv, {"--directory", "--token", "--token-file", "--challenge", "--seen"},
-                 {}, f, error) ||
+      if (!ParseFlags(argc, argv, 3,
+                      {"--directory", "--token", "--token-file", "--challenge", "--seen"}, f,
+                      error) ||
           !Require(f, {"--directory"}, error)) {
         return TokenUsage(error);
       }

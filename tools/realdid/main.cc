@@ -27,11 +27,17 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "tools/realdid/commands.h"
+#include "tools/realdid/flags.h"
 #include "wallet/client.h"
 #include "wallet/key_set.h"
 #include "wallet/wallet_file.h"
 
 namespace {
+
+using realdid::cli::CaOnly;
+using realdid::cli::ParseFlags;
+using realdid::cli::Require;
+using realdid::cli::TrimEnd;
 
 constexpr const char* kUsage =
     "usage:\n"
@@ -48,43 +54,7 @@ constexpr const char* kUsage =
     "  realdid token challenge|directory|fetch|attest|redeem ...   (realdid token help)\n"
     "claims: age_over_18, age_over_60, province, nationality, real_name_verified\n";
 
-int Usage(const std::string& message) {
-  std::cerr << "realdid: " << message << "\n" << kUsage;
-  return 2;
-}
-
-// --flag value pairs; every flag must be in `allowed`.
-bool ParseFlags(int argc, char** argv, int first, const std::vector<std::string>& allowed,
-                std::map<std::string, std::string>& out, std::string& error) {
-  for (int i = first; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (std::find(allowed.begin(), allowed.end(), flag) == allowed.end()) {
-      error = "unknown argument: " + flag;
-      return false;
-    }
-    if (i + 1 >= argc) {
-      error = flag + " needs a value";
-      return false;
-    }
-    if (out.count(flag) != 0) {
-      error = flag + " given twice";
-      return false;
-    }
-    out[flag] = argv[++i];
-  }
-  return true;
-}
-
-bool Require(const std::map<std::string, std::string>& f, const std::vector<std::string>& names,
-             std::string& error) {
-  for (const auto& n : names) {
-    if (f.count(n) == 0) {
-      error = "missing " + n;
-      return false;
-    }
-  }
-  return true;
-}
+int Usage(const std::string& message) { return realdid::cli::UsageError(kUsage, message); }
 
 std::int64_t ParseInt(const std::string& s, const std::string& what) {
   std::size_t pos = 0;
@@ -98,34 +68,12 @@ std::int64_t ParseInt(const std::string& s, const std::string& what) {
   return v;
 }
 
+// PATH, or standard input for "-".
 std::string ReadAll(const std::string& path) {
   if (path == "-") {
     return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) realdid::InvalidInput("cannot read " + path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
-void WritePublicFile(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) realdid::InvalidInput("cannot write " + tmp);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) realdid::InvalidInput("cannot write " + path);
-}
-
-realdid::wallet::HttpsOptions CaOnly(const std::string& ca) {
-  realdid::wallet::HttpsOptions o;
-  o.ca_file = ca;
-  return o;
+  return realdid::cli::ReadFile(path);
 }
 
 int WalletIssue(const std::map<std::string, std::string>& f) {
@@ -182,7 +130,7 @@ int KeysFetch(const std::map<std::string, std::string>& f) {
   AuthorityClient authority(f.at("--authority"), CaOnly(f.at("--ca")));
   std::string text = authority.FetchKeySetText();
   KeySet ks = ParseKeySet(text);  // refuse to cache a malformed set
-  WritePublicFile(f.at("--out"), text);
+  realdid::cli::WriteFileAtomically(f.at("--out"), text);
   std::cerr << "realdid: cached " << ks.keys.size() << " signing key(s) in " << f.at("--out")
             << "\n";
   return 0;
@@ -190,8 +138,9 @@ int KeysFetch(const std::map<std::string, std::string>& f) {
 
 int Verify(const std::map<std::string, std::string>& f) {
   using namespace realdid::wallet;
-  KeySet ks = ParseKeySet(Trim(ReadAll(f.at("--jwks"))));
-  std::string pres = Trim(ReadAll(f.count("--presentation") != 0 ? f.at("--presentation") : "-"));
+  KeySet ks = ParseKeySet(TrimEnd(ReadAll(f.at("--jwks"))));
+  std::string pres =
+      TrimEnd(ReadAll(f.count("--presentation") != 0 ? f.at("--presentation") : "-"));
   std::int64_t now = f.count("--now") != 0 ? ParseInt(f.at("--now"), "--now") : SystemNow();
   VerifyResult r = VerifyOffline(ks, pres, f.at("--aud"), f.at("--nonce"), now);
   if (f.count("--revocation-cache") != 0) {

@@ -163,7 +163,7 @@ void AddRevocationRoutes(Router& router, revocation::RevocationService& service,
       },
       json_body);
   RouteOptions revoke_body = json_body;
-  revoke_body.max_body_bytes = 64 * 1024;
+  revoke_body.max_body_bytes = std::size_t{64} * 1024;
   router.Add(
       "POST", "/v1/revocations",
       [svc](const HttpRequest& r) {

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
     s.iss = "https://authority.example";
     s.kid = jwk::Kid(issuer.Public().Jwk());
     s.iat = (std::time(nullptr) / 86400) * 86400;
-    s.exp = s.iat + 30 * 86400;
+    s.exp = s.iat + std::int64_t{30} * 86400;
     s.attested.age_over_18 = true;
     s.attested.province = "11";
     s.escrow_kid = s.kid;

@@ -272,7 +272,7 @@ HolderRequest ParseHolderRequest(std::string_view body) {
   json::Value v;
   try {
     json::ParseLimits limits;
-    limits.max_bytes = 64 * 1024;
+    limits.max_bytes = std::size_t{64} * 1024;
     limits.max_depth = 2;
     v = json::Parse(body, limits);
   } catch (const Error& e) {

@@ -13,7 +13,7 @@
 namespace realdid::warrant {
 namespace {
 
-constexpr json::ParseLimits kBodyLimits{64 * 1024, 8};
+constexpr json::ParseLimits kBodyLimits{std::size_t{64} * 1024, 8};
 
 json::Value ParseObject(std::string_view text, std::string_view what) {
   json::Value v = json::Parse(text, kBodyLimits);

@@ -18,7 +18,7 @@ using authority::Role;
 authority::RouteOptions JsonBody() {
   authority::RouteOptions o;
   o.consumes = "application/json";
-  o.max_body_bytes = 64 * 1024;
+  o.max_body_bytes = std::size_t{64} * 1024;
   return o;
 }
 

@@ -12,6 +12,7 @@
 #include "core/jwk.h"
 #include "db/audit_store.h"
 #include "db/db_error.h"
+#include "db/issuance_store.h"
 #include "db/revocation_store.h"
 #include "issuance/identity_box.h"
 #include "warrant/store.h"
@@ -347,9 +348,9 @@ ExecutionResult WarrantService::Execute(ByteView caller_cert, std::int64_t id,
         if (e.kind() != ErrorKind::kCryptoFailure) throw;
         cheat("escrow does not open");
       }
-      std::optional<store::RecordRow> rec;
+      std::optional<db::IssuanceRecord> rec;
       if (issuance_id) {
-        rec = store::FindRecord(tx, issuance_id->reveal());
+        rec = db::FindIssuanceRecord(tx, issuance_id->reveal());
         if (!rec) cheat("escrow names no issuance record");
       }
       if (rec) {
@@ -394,7 +395,8 @@ ExecutionResult WarrantService::Execute(ByteView caller_cert, std::int64_t id,
       r.outcome = "listed";
       r.person_id = content.scope.person_id;
       std::vector<db::RevocationEntry> revoke;
-      for (const store::RecordRow& rec : store::RecordsOfPerson(tx, *content.scope.person_id)) {
+      for (const db::IssuanceRecord& rec :
+           db::IssuanceRecordsOfPerson(tx, *content.scope.person_id)) {
         try {
           hpke::Sealed trace{Bytes(rec.trace.begin(), rec.trace.begin() + 65),
                              Bytes(rec.trace.begin() + 65, rec.trace.end())};

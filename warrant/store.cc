@@ -71,15 +71,6 @@ std::vector<ApprovalRow> ToApprovals(const db::Result& r) {
   return out;
 }
 
-RecordRow ToRecord(const db::Row& r) {
-  RecordRow rec;
-  rec.issuance_id = r.GetBytes("issuance_id");
-  rec.person_id = r.GetInt64("person_id");
-  rec.kid = r.GetString("kid");
-  rec.trace = r.GetBytes("trace");
-  return rec;
-}
-
 }  // namespace
 
 std::int64_t DbNowMicros(db::Tx& tx) {
@@ -249,24 +240,6 @@ std::vector<ApprovalRow> ChangeApprovals(db::Tx& tx, std::int64_t change_id) {
                                  " FROM roster_change_approvals WHERE change_id = $1 ORDER BY "
                                  "created_at, auditor_id",
                              {I(change_id)}));
-}
-
-std::optional<RecordRow> FindRecord(db::Tx& tx, ByteView issuance_id) {
-  db::Result r = tx.Exec(
-      "SELECT issuance_id, person_id, kid, trace FROM issuance_records WHERE issuance_id = $1",
-      {issuance_id});
-  if (r.empty()) return std::nullopt;
-  return ToRecord(r[0]);
-}
-
-std::vector<RecordRow> RecordsOfPerson(db::Tx& tx, std::int64_t person_id) {
-  db::Result r = tx.Exec(
-      "SELECT issuance_id, person_id, kid, trace FROM issuance_records WHERE person_id = $1 "
-      "ORDER BY created_at, issuance_id",
-      {I(person_id)});
-  std::vector<RecordRow> out;
-  for (std::size_t i = 0; i < r.size(); ++i) out.push_back(ToRecord(r[i]));
-  return out;
 }
 
 std::optional<PersonSealed> GetPersonSealed(db::Tx& tx, std::int64_t person_id) {

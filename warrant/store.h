@@ -108,15 +108,7 @@ void InsertChangeApproval(db::Tx& tx, std::int64_t change_id, std::int64_t audit
                           ByteView signature, std::int64_t at_us);
 std::vector<ApprovalRow> ChangeApprovals(db::Tx& tx, std::int64_t change_id);
 
-// ---- issuance tables (read only) ----
-struct RecordRow {
-  Bytes issuance_id;
-  std::int64_t person_id = 0;
-  std::string kid;
-  Bytes trace;
-};
-std::optional<RecordRow> FindRecord(db::Tx& tx, ByteView issuance_id);
-std::vector<RecordRow> RecordsOfPerson(db::Tx& tx, std::int64_t person_id);
+// ---- issuance tables (read only; records come from db/issuance_store.h) ----
 struct PersonSealed {
   Bytes id_lookup;
   Bytes identity_ct;

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -176,9 +178,20 @@ TEST(PrivacyPass, RandomRoundTripAndBatch) {
   EXPECT_EQ(KindOf([&] { CheckTokenRequest(r, pk, TokenKeyId(spki)); }), ErrorKind::kInvalidInput);
   // Response of the wrong size.
   EXPECT_EQ(KindOf([&] { FinishToken(pk, pending[0], Bytes(kNk - 1, 1)); }), ErrorKind::kInvalidInput);
-  // A foreign key's signature does not verify.
-  const blind_rsa::PrivateKeyForTesting other = blind_rsa::PrivateKeyForTesting::Generate(2048);
-  Bytes foreign = blind_rsa::BlindSignSoftwareForTesting(other, pending[0].request.blinded_msg);
+  // A foreign key's signature over the same blinded message does not verify. The blinded message
+  // is below pk's modulus but not necessarily below another key's: draw keys until it is (each
+  // draw succeeds with probability about 1/2).
+  const Bytes& blinded = pending[0].request.blinded_msg;
+  std::optional<blind_rsa::PrivateKeyForTesting> other;
+  for (int i = 0; i < 64 && !other; ++i) {
+    blind_rsa::PrivateKeyForTesting k = blind_rsa::PrivateKeyForTesting::Generate(2048);
+    if (std::lexicographical_compare(blinded.begin(), blinded.end(), k.public_key().n().begin(),
+                                     k.public_key().n().end())) {
+      other.emplace(std::move(k));
+    }
+  }
+  ASSERT_TRUE(other.has_value());
+  const Bytes foreign = blind_rsa::BlindSignSoftwareForTesting(*other, blinded);
   EXPECT_THROW(FinishToken(pk, pending[0], foreign), Error);
 }
 

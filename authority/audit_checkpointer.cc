@@ -7,7 +7,9 @@
 
 #include "authority/log.h"
 #include "core/error.h"
+#include "core/json.h"
 #include "db/audit_checkpoint_store.h"
+#include "db/audit_store.h"
 
 namespace realdid::authority {
 namespace {
@@ -91,12 +93,12 @@ std::optional<audit::Checkpoint> AuditCheckpointer::RunOnce(bool force) {
   return std::move(out.written);
 }
 
-void AuditCheckpointer::Start() {
+void AuditCheckpointer::Start(std::function<void()> until_success) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = false;
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this, task = std::move(until_success)]() mutable { Loop(std::move(task)); });
 }
 
 void AuditCheckpointer::Stop() noexcept {
@@ -108,11 +110,15 @@ void AuditCheckpointer::Stop() noexcept {
   if (thread_.joinable()) thread_.join();
 }
 
-void AuditCheckpointer::Loop() {
+void AuditCheckpointer::Loop(std::function<void()> until_success) {
   const auto tick = std::min<std::chrono::milliseconds>(settings_.interval, std::chrono::seconds(1));
   bool failing = false;
   for (;;) {
     try {
+      if (until_success) {
+        until_success();
+        until_success = nullptr;
+      }
       // Drain a backlog (several checkpoints) before sleeping.
       for (int i = 0; i < 64; ++i) {
         std::optional<audit::Checkpoint> c = RunOnce();
@@ -138,11 +144,46 @@ void AuditCheckpointer::Loop() {
   }
 }
 
+std::size_t PublishManifestKeys(db::Pool& pool, const std::vector<ManifestKey>& manifest) {
+  return pool.Run("audit_publish_keys", [&](db::Tx& tx) {
+    std::size_t appended = 0;
+    for (const ManifestKey& k : manifest) {
+      auto opt = [](const std::optional<std::int64_t>& v) {
+        return v ? json::Value(*v) : json::Value(nullptr);
+      };
+      const json::Value content(json::Object{{"role", k.role},
+                                             {"kid", k.kid},
+                                             {"token", k.token},
+                                             {"label", k.label},
+                                             {"cka_id", ToHex(k.cka_id)},
+                                             {"alg", k.alg},
+                                             {"nbf", opt(k.nbf)},
+                                             {"exp", opt(k.exp)}});
+      if (db::AppendKeyPublishedOnce(tx, k.kid, k.role, ToBytes(json::Serialize(content)))) {
+        ++appended;
+      }
+    }
+    return appended;
+  });
+}
+
 std::unique_ptr<AuditCheckpointer> StartAuditCheckpointer(const AuditConfig& config,
                                                           const std::vector<ManifestKey>& manifest,
                                                           std::string_view token_label,
                                                           db::Pool& pool, hsm::Token& token,
                                                           Metrics& metrics) {
+  // Before the listeners open, so the rows precede any request the new keys serve.
+  std::function<void()> publish = [&pool, manifest] {
+    const std::size_t n = PublishManifestKeys(pool, manifest);
+    if (n > 0) LogInfo("keys published in the audit log", {{"keys", static_cast<std::int64_t>(n)}});
+  };
+  try {
+    publish();
+    publish = nullptr;
+  } catch (const std::exception& e) {
+    LogError("publishing the manifest's keys in the audit log failed; retrying",
+             {{"detail", e.what()}});
+  }
   for (const ManifestKey& k : manifest) {
     if (k.role != "audit-signing" || k.token != token_label) continue;
     CheckpointerSettings settings;
@@ -150,7 +191,7 @@ std::unique_ptr<AuditCheckpointer> StartAuditCheckpointer(const AuditConfig& con
     settings.interval = std::chrono::seconds(config.checkpoint_interval);
     auto c = std::make_unique<AuditCheckpointer>(settings, pool, token, hsm::KeyRef{k.label, k.cka_id},
                                                  k.kid, metrics.registry().get());
-    c->Start();
+    c->Start(std::move(publish));  // a failed publication is retried on its ticks
     LogInfo("audit checkpointer started", {{"kid", k.kid},
                                            {"checkpoint_rows", config.checkpoint_rows},
                                            {"checkpoint_interval_seconds", config.checkpoint_interval}});

@@ -11,7 +11,9 @@
 // The gauge realdid_audit_last_checkpoint_timestamp_seconds is the signed_at of the newest
 // checkpoint in the database, whoever wrote it (alert RealdidAuditCheckpointOverdue).
 // Start() runs RunOnce in a background thread every min(interval, 1 s); failures are logged (no row
-// content) and retried on the next tick.
+// content) and retried on the next tick. Start(task) also runs `task` on the first ticks until it
+// succeeds once (the wiring publishes the manifest's keys that way: a database that is down at
+// start-up delays the "key.published" rows, it does not lose them).
 // Thread-safety: RunOnce is thread-safe; Start/Stop from one thread. Stop before the pool/token die.
 #pragma once
 
@@ -61,11 +63,11 @@ class AuditCheckpointer {
   // Throws realdid::Error / db::DbError (a broken chain is Error(kInternal) "audit chain broken").
   std::optional<audit::Checkpoint> RunOnce(bool force = false);
 
-  void Start();
+  void Start(std::function<void()> until_success = {});
   void Stop() noexcept;
 
  private:
-  void Loop();
+  void Loop(std::function<void()> until_success);
 
   const CheckpointerSettings settings_;
   db::Pool& pool_;
@@ -81,8 +83,16 @@ class AuditCheckpointer {
   std::thread thread_;
 };
 
-// Wiring for main: the "audit-signing" key of the issuance token from keys.json and [audit];
-// started. nullptr (with a warning) when the manifest has no such key.
+// Appends one "key.published" audit row per manifest key not published before (any node, any
+// restart; db::AppendKeyPublishedOnce), all in one transaction. Content (canonical JSON): role,
+// kid, token, label, cka_id (hex), alg, nbf, exp (null when absent). Returns the rows appended.
+// Throws db::DbError / realdid::Error when the database refuses.
+std::size_t PublishManifestKeys(db::Pool& pool, const std::vector<ManifestKey>& manifest);
+
+// Wiring for main: publishes the manifest's keys (PublishManifestKeys) before returning, then
+// starts the checkpointer over the "audit-signing" key of the issuance token and [audit]. A failed
+// publication (database down at start-up) is logged and retried on the checkpointer's ticks.
+// nullptr (with a warning) when the manifest has no audit-signing key.
 std::unique_ptr<AuditCheckpointer> StartAuditCheckpointer(const AuditConfig& config,
                                                           const std::vector<ManifestKey>& manifest,
                                                           std::string_view token_label,

@@ -23,6 +23,18 @@ AuditAppended AppendAudit(Tx& tx, std::string_view kind, ByteView content) {
   return {seq, row_hash};
 }
 
+std::optional<AuditAppended> AppendKeyPublishedOnce(Tx& tx, std::string_view kid,
+                                                    std::string_view role, ByteView content) {
+  tx.Exec("SELECT pg_advisory_xact_lock($1)", {kAuditLockKey});
+  if (!tx.Exec("SELECT 1 FROM published_keys WHERE kid = $1", {std::string(kid)}).empty()) {
+    return std::nullopt;
+  }
+  AuditAppended a = AppendAudit(tx, "key.published", content);  // the lock is re-entrant
+  tx.Exec("INSERT INTO published_keys (kid, role, audit_seq) VALUES ($1, $2, $3)",
+          {std::string(kid), std::string(role), static_cast<long long>(a.seq)});
+  return a;
+}
+
 std::vector<audit::Row> ReadAudit(Tx& tx, std::int64_t from_seq, std::int64_t limit) {
   Result r = tx.Exec(
       "SELECT seq, prev_hash, row_hash, kind, content FROM audit_log WHERE seq >= $1 "

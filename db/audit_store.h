@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -25,6 +26,11 @@ struct AuditAppended {
 };
 
 AuditAppended AppendAudit(Tx& tx, std::string_view kind, ByteView content);
+// Appends a "key.published" row with `content` unless one was appended for `kid` before (table
+// published_keys, migration 0010); the check runs under the same advisory lock as AppendAudit, so
+// each key is published once across every process and restart. nullopt: already published.
+std::optional<AuditAppended> AppendKeyPublishedOnce(Tx& tx, std::string_view kid,
+                                                    std::string_view role, ByteView content);
 // Rows with seq >= from_seq in seq order, at most limit.
 std::vector<audit::Row> ReadAudit(Tx& tx, std::int64_t from_seq, std::int64_t limit);
 

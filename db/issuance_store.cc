@@ -212,6 +212,28 @@ bool StoreSignature(Tx& tx, ByteView session_id, ByteView blind_signature) {
              .affected_rows() == 1;
 }
 
+std::int64_t PruneCommitBlobs(Tx& tx, std::int64_t older_than_days, std::int64_t limit) {
+  constexpr std::int64_t kMaxDays = 100000;   // make_interval takes an integer; ~270 years
+  constexpr std::int64_t kMaxLimit = 1000000;
+  if (older_than_days < 1 || older_than_days > kMaxDays) {
+    InvalidInput("older_than_days must be between 1 and " + std::to_string(kMaxDays));
+  }
+  if (limit < 1 || limit > kMaxLimit) {
+    InvalidInput("the batch size must be between 1 and " + std::to_string(kMaxLimit));
+  }
+  // The guard trigger (0011) accepts exactly this change: blob -> NULL with pruned_at set, on a
+  // signed or expired session whose state and commit_hash stay as they are.
+  const std::uint64_t n =
+      tx.Exec("UPDATE issuance_sessions SET commit_blob = NULL, commit_blob_pruned_at = now() "
+              "WHERE id IN (SELECT id FROM issuance_sessions "
+              "WHERE state IN ('signed', 'expired') AND commit_blob IS NOT NULL "
+              "AND created_at < now() - make_interval(days => $1::integer) "
+              "ORDER BY created_at LIMIT $2::bigint FOR UPDATE SKIP LOCKED)",
+              {I(older_than_days), I(limit)})
+          .affected_rows();
+  return static_cast<std::int64_t>(n);  // n <= limit <= kMaxLimit
+}
+
 void InsertIssuanceRecord(Tx& tx, const IssuanceRecord& r) {
   tx.Exec(
       "INSERT INTO issuance_records (issuance_id, person_id, session_id, kid, trace, "

@@ -87,6 +87,13 @@ bool StoreCommit(Tx& tx, ByteView session_id, ByteView commit_hash, ByteView com
                  int challenge);
 // committed -> signed with the blind signature.
 bool StoreSignature(Tx& tx, ByteView session_id, ByteView blind_signature);
+// Retention (migration 0011): sets commit_blob = NULL and commit_blob_pruned_at = now() on at most
+// `limit` signed or expired sessions created more than older_than_days days before now(), oldest
+// first, skipping rows another transaction holds locked. Failed sessions keep their blob (the
+// evidence of a cheat). Returns how many rows were pruned. Run as realdid_owner: the service role
+// has no UPDATE on commit_blob_pruned_at and its attempt fails with DbError. Throws
+// Error(kInvalidInput) when older_than_days < 1 or limit < 1.
+std::int64_t PruneCommitBlobs(Tx& tx, std::int64_t older_than_days, std::int64_t limit);
 
 // ---- issuance records ----
 struct IssuanceRecord {

@@ -2,6 +2,12 @@
 // UPDATE/DELETE/TRUNCATE are refused by the append-only trigger.
 #include <gtest/gtest.h>
 
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "db/audit_store.h"
 #include "db/pool.h"
 #include "tests/support/pg_harness.h"
 
@@ -105,6 +111,45 @@ TEST_F(RolesTest, ServiceRolesCannotConnectToOtherDatabasesOrEscalate) {
                    "FROM pg_roles WHERE rolname = current_user").One().GetBool(0);
   }), false);
   EXPECT_EQ(SqlState(*pool, "CREATE TEMP TABLE t (x int)"), "42501");
+}
+
+// Key publication (migration 0010): one "key.published" row per kid, even when several authority
+// processes start at once; published_keys is append-only like the log it indexes.
+TEST_F(RolesTest, KeyPublishedOncePerKidAcrossConcurrentWriters) {
+  auto publish = [](Pool& pool, const std::string& kid) {
+    return pool.Run("publish", [&](Tx& tx) {
+      return AppendKeyPublishedOnce(tx, kid, "blind-signing", ToBytes("{\"kid\":\"" + kid + "\"}"))
+          .has_value();
+    });
+  };
+  std::vector<std::unique_ptr<Pool>> pools;
+  for (int i = 0; i < 4; ++i) pools.push_back(pg_.MakePool(PgRole::kAuthority, 1));
+  std::vector<int> appended(pools.size(), 0);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < pools.size(); ++i) {
+    threads.emplace_back([&, i] {
+      for (const char* kid : {"kid-a", "kid-b", "kid-a"}) appended[i] += publish(*pools[i], kid) ? 1 : 0;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  int total = 0;
+  for (int n : appended) total += n;
+  EXPECT_EQ(total, 2);  // kid-a and kid-b, once each
+  Pool& pool = *pools[0];
+  EXPECT_FALSE(publish(pool, "kid-b"));
+  EXPECT_EQ(pool.Run("rows", [](Tx& tx) {
+    return tx.Exec("SELECT count(*) FROM audit_log a JOIN published_keys p ON p.audit_seq = a.seq "
+                   "WHERE a.kind = 'key.published'").One().GetInt64(0);
+  }), 2);
+  EXPECT_EQ(SqlState(pool, "UPDATE published_keys SET role = 'x'"), "42501");
+  EXPECT_EQ(SqlState(pool, "DELETE FROM published_keys"), "42501");
+  auto owner = pg_.MakePool(PgRole::kOwner, 1);
+  EXPECT_EQ(SqlState(*owner, "UPDATE published_keys SET role = 'x'"), "P0001");
+  EXPECT_EQ(SqlState(*owner, "DELETE FROM published_keys"), "P0001");
+  EXPECT_EQ(SqlState(*owner, "TRUNCATE published_keys"), "P0001");
+  EXPECT_EQ(SqlState(pool, "INSERT INTO published_keys (kid, role, audit_seq) VALUES ('bad kid!', "
+                           "'blind-signing', 99)"),
+            "23514");
 }
 
 }  // namespace

@@ -8,11 +8,16 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <chrono>
 #include <iterator>
+#include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "core/json.h"
+#include "db/pool.h"
+#include "db/result.h"
 #include "tests/e2e/stack.h"
 #include "wallet/client.h"
 #include "wallet/issuance.h"
@@ -26,6 +31,35 @@ constexpr std::int64_t kDay = 86400;
 std::string Slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// kid -> number of "key.published" audit rows naming it (migration 0010).
+std::map<std::string, int> PublishedKeyRows(const E2eStack& stack) {
+  auto pool = stack.pg().MakePool(PgRole::kSuperuser, 1);
+  std::map<std::string, int> out;
+  pool->Run("published", [&](db::Tx& tx) {
+    db::Result r = tx.Exec(
+        "SELECT convert_from(a.content, 'UTF8') AS content, p.kid FROM audit_log a "
+        "LEFT JOIN published_keys p ON p.audit_seq = a.seq WHERE a.kind = 'key.published'");
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      const json::Value c = json::Parse(r[i].GetString("content"));
+      EXPECT_EQ(r[i].GetString("kid"), c.at("kid").as_string());  // the index row points at it
+      ++out[c.at("kid").as_string()];
+    }
+    return 0;
+  });
+  return out;
+}
+
+// Waits (the checkpointer thread publishes on its first tick) until `kid` has a row.
+std::map<std::string, int> AwaitPublished(const E2eStack& stack, const std::string& kid) {
+  std::map<std::string, int> rows;
+  for (int i = 0; i < 150; ++i) {
+    rows = PublishedKeyRows(stack);
+    if (rows.count(kid) != 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return rows;
 }
 
 std::vector<json::Value> BlindKeys(const std::string& manifest) {
@@ -122,6 +156,13 @@ TEST(RotationE2eTest, RotateThenOldCredentialsStayValidAndOnlyTheCurrentKeyIsAcc
   EXPECT_EQ(published, (std::set<std::string>{kid1, kid2}));
   ASSERT_NE(ks2.Active(now), nullptr);
   EXPECT_EQ(ks2.Active(now)->kid, kid2);
+  // The rotation is in the tamper-evident log: one "key.published" row per key, once, however
+  // many nodes load it and however often they restart.
+  {
+    const std::map<std::string, int> rows = AwaitPublished(stack, kid2);
+    EXPECT_EQ(rows.count(kid1) ? rows.at(kid1) : 0, 1);
+    EXPECT_EQ(rows.count(kid2) ? rows.at(kid2) : 0, 1);
+  }
 
   wallet::IssuedCredential c2 = wallet::Issue(authority, ctid, ctid.GetResident(2));
   EXPECT_EQ(c2.kid, kid2);
@@ -161,6 +202,12 @@ TEST(RotationE2eTest, RotateThenOldCredentialsStayValidAndOnlyTheCurrentKeyIsAcc
   {
     std::ofstream(manifest, std::ios::trunc) << after;
   }
+  stack.KillAuthority(SIGTERM);
+  stack.StartAuthority();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // a few checkpointer ticks
+  const std::map<std::string, int> rows = PublishedKeyRows(stack);
+  EXPECT_EQ(rows.count(kid1) ? rows.at(kid1) : 0, 1);
+  EXPECT_EQ(rows.count(kid2) ? rows.at(kid2) : 0, 1);
 }
 
 }  // namespace

@@ -163,6 +163,27 @@ TEST_F(IssuanceServiceTest, HappyPathK4SignsOnceAndTheCredentialVerifies) {
   EXPECT_NE(s2.issuance_id, s.issuance_id);
 }
 
+// Retention (migration 0011): once the owner has pruned the commit blob of a signed session, a
+// retried reveal and a retried commit still get the stored answers (nothing reads the blob).
+TEST_F(IssuanceServiceTest, RetriesAfterTheCommitBlobWasPrunedGetTheStoredAnswers) {
+  auto svc = MakeService(4);
+  OpenedSession s = Open(*svc, NewPerson());
+  auto cands = BuildCandidates(s);
+  int j = svc->Commit(s.session_id, s.session_secret, CommitOf(cands));
+  Bytes sig = svc->Reveal(s.session_id, s.session_secret, OpeningsExcept(cands, j));
+  auto owner = pg_->MakePool(realdid::testing::PgRole::kOwner, 1);
+  EXPECT_EQ(owner->Run("prune", [&](db::Tx& tx) {
+    return tx.Exec("UPDATE issuance_sessions SET commit_blob = NULL, commit_blob_pruned_at = now() "
+                   "WHERE id = $1", {ByteView(s.session_id)}).affected_rows();
+  }), 1U);
+  ASSERT_FALSE(SessionRowOf(s).commit_blob.has_value());
+  const int before = observer_->rsa_raw();
+  EXPECT_EQ(svc->Reveal(s.session_id, s.session_secret, OpeningsExcept(cands, j)), sig);
+  EXPECT_EQ(svc->Commit(s.session_id, s.session_secret, CommitOf(cands)), j);
+  EXPECT_EQ(observer_->rsa_raw(), before);
+  EXPECT_EQ(SessionRowOf(s).state, "signed");
+}
+
 TEST_F(IssuanceServiceTest, HappyPathK32) {
   auto svc = MakeService(32, nullptr, 16);
   Person p = NewPerson();

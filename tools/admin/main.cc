@@ -3,6 +3,7 @@
 //   realdid-admin principal add     --dsn-file FILE --cert CERT.pem --role ROLE [--ca CA.pem]
 //   realdid-admin principal disable --dsn-file FILE (--cert CERT.pem | --sha256 HEX)
 //   realdid-admin principal list    --dsn-file FILE
+//   realdid-admin retention commit-blobs --dsn-file FILE --older-than-days N [--batch ROWS]
 //
 // FILE holds the libpq connection string of realdid_owner (mode 0600 or 0640; it may contain the
 // password, so it is never taken from the command line). `add` refuses a CA certificate (the CA is
@@ -10,9 +11,16 @@
 // not issued by that CA. Certificates are created by scripts/pki.sh (docs/operations.md).
 // Output: one line per principal, "id role sha256 subject [disabled_at]". Exit status: 0 ok,
 // 1 failure, 2 usage, 3 refused (bad certificate, duplicate, nothing to disable).
+// `retention commit-blobs` drops the commit blob of signed and expired sessions created more than
+// N days ago (N >= 1), in transactions of ROWS rows (default 10000), each with one audit row
+// "retention.commit_blobs" (tools/admin/retention.h, migration 0011); it prints
+// "pruned TOTAL commit blobs (older than N days, B batches)". Failed sessions keep their blob.
+#include <charconv>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -23,6 +31,7 @@
 #include "db/db_error.h"
 #include "db/pool.h"
 #include "tools/admin/principal_admin.h"
+#include "tools/admin/retention.h"
 
 namespace {
 
@@ -39,7 +48,9 @@ int Usage(std::string_view problem) {
                "operator|auditor|administrator [--ca CA.pem]\n"
                "       realdid-admin principal disable --dsn-file FILE (--cert CERT.pem | "
                "--sha256 HEX)\n"
-               "       realdid-admin principal list --dsn-file FILE\n";
+               "       realdid-admin principal list --dsn-file FILE\n"
+               "       realdid-admin retention commit-blobs --dsn-file FILE --older-than-days N "
+               "[--batch ROWS]\n";
   return kExitUsage;
 }
 
@@ -57,7 +68,52 @@ void Print(const admin::PrincipalRow& p) {
   std::cout << "\n";
 }
 
+// A whole decimal number, nothing else; nullopt otherwise.
+std::optional<std::int64_t> ParseCount(const std::string& s) {
+  std::int64_t v = 0;
+  const char* end = s.data() + s.size();
+  auto [p, ec] = std::from_chars(s.data(), end, v);
+  if (s.empty() || ec != std::errc() || p != end) return std::nullopt;
+  return v;
+}
+
+int RunRetention(int argc, char** argv) {
+  if (argc < 3 || std::string_view(argv[2]) != "commit-blobs") return Usage("unknown command");
+  std::map<std::string, std::string> opts;
+  for (int i = 3; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a.substr(0, 2) != "--" || i + 1 >= argc) return Usage("bad argument");
+    if (!opts.emplace(std::string(a.substr(2)), argv[++i]).second) return Usage("repeated option");
+  }
+  for (const auto& [k, v] : opts) {
+    if (k != "dsn-file" && k != "older-than-days" && k != "batch") {
+      return Usage("unknown option --" + k);
+    }
+  }
+  if (opts.count("dsn-file") == 0) return Usage("--dsn-file is required");
+  if (opts.count("older-than-days") == 0) return Usage("--older-than-days is required");
+  const std::optional<std::int64_t> days = ParseCount(opts["older-than-days"]);
+  if (!days || *days < 1) {
+    return Usage("--older-than-days must be a whole number of days, at least 1");
+  }
+  std::int64_t batch = admin::kDefaultRetentionBatch;
+  if (opts.count("batch") != 0) {
+    const std::optional<std::int64_t> b = ParseCount(opts["batch"]);
+    if (!b || *b < 1) return Usage("--batch must be a whole number of rows, at least 1");
+    batch = *b;
+  }
+  db::PoolConfig pc;
+  pc.dsn = authority::ReadSecretFile(opts["dsn-file"], "--dsn-file");
+  pc.size = 1;
+  db::Pool pool(std::move(pc));
+  const admin::RetentionRun run = admin::PruneCommitBlobs(pool, *days, batch);
+  std::cout << "pruned " << run.pruned << " commit blobs (older than " << *days << " days, "
+            << run.batches << " batches)\n";
+  return kExitOk;
+}
+
 int Run(int argc, char** argv) {
+  if (argc >= 2 && std::string_view(argv[1]) == "retention") return RunRetention(argc, argv);
   if (argc < 3 || std::string_view(argv[1]) != "principal") return Usage("");
   const std::string_view verb = argv[2];
   std::map<std::string, std::string> opts;

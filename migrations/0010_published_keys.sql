@@ -15,16 +15,10 @@ REVOKE ALL ON published_keys FROM PUBLIC;
 GRANT SELECT, INSERT ON published_keys TO realdid_authority;
 GRANT SELECT ON published_keys TO realdid_warrant;
 
-CREATE FUNCTION published_keys_refuse_change() RETURNS trigger
-  LANGUAGE plpgsql AS $$
-BEGIN
-  RAISE EXCEPTION 'published_keys is append-only: % refused', TG_OP;
-END;
-$$;
-REVOKE ALL ON FUNCTION published_keys_refuse_change() FROM PUBLIC;
+-- The generic append-only refusal of 0002 (names the table and the operation, never row data).
 CREATE TRIGGER published_keys_no_update_delete
   BEFORE UPDATE OR DELETE ON published_keys
-  FOR EACH ROW EXECUTE FUNCTION published_keys_refuse_change();
+  FOR EACH ROW EXECUTE FUNCTION issuance_refuse_change();
 CREATE TRIGGER published_keys_no_truncate
   BEFORE TRUNCATE ON published_keys
-  FOR EACH STATEMENT EXECUTE FUNCTION published_keys_refuse_change();
+  FOR EACH STATEMENT EXECUTE FUNCTION issuance_refuse_change();

@@ -151,14 +151,15 @@ std::size_t PublishManifestKeys(db::Pool& pool, const std::vector<ManifestKey>& 
       auto opt = [](const std::optional<std::int64_t>& v) {
         return v ? json::Value(*v) : json::Value(nullptr);
       };
-      const json::Value content(json::Object{{"role", k.role},
-                                             {"kid", k.kid},
-                                             {"token", k.token},
-                                             {"label", k.label},
+      // Members in the order docs/protocol.md 13.1 lists them (sorted by name).
+      const json::Value content(json::Object{{"alg", k.alg},
                                              {"cka_id", ToHex(k.cka_id)},
-                                             {"alg", k.alg},
+                                             {"exp", opt(k.exp)},
+                                             {"kid", k.kid},
+                                             {"label", k.label},
                                              {"nbf", opt(k.nbf)},
-                                             {"exp", opt(k.exp)}});
+                                             {"role", k.role},
+                                             {"token", k.token}});
       if (db::AppendKeyPublishedOnce(tx, k.kid, k.role, ToBytes(json::Serialize(content)))) {
         ++appended;
       }

@@ -84,8 +84,8 @@ class AuditCheckpointer {
 };
 
 // Appends one "key.published" audit row per manifest key not published before (any node, any
-// restart; db::AppendKeyPublishedOnce), all in one transaction. Content (canonical JSON): role,
-// kid, token, label, cka_id (hex), alg, nbf, exp (null when absent). Returns the rows appended.
+// restart; db::AppendKeyPublishedOnce), all in one transaction. Content (canonical JSON): alg,
+// cka_id (hex), exp, kid, label, nbf, role, token (nbf/exp null when absent). Returns the rows appended.
 // Throws db::DbError / realdid::Error when the database refuses.
 std::size_t PublishManifestKeys(db::Pool& pool, const std::vector<ManifestKey>& manifest);
 

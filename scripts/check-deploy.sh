@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Checks everything under deploy/ (one stage of scripts/test.sh; as root, after the release build):
-#   1. systemd units: systemd-analyze verify (any warning fails) in a temporary root, the offline
-#      exposure score of each unit against its threshold, sysusers.d/tmpfiles.d applied to that root
+#   1. systemd units and timers: systemd-analyze verify (any warning fails) in a temporary root, the
+#      offline exposure score of each service against its threshold, sysusers.d/tmpfiles.d applied
+#      to that root
 #   2. YAML: yamllint over deploy/
 #   3. compose: make-secrets.sh into a temporary folder, then deploy/tools/check_compose.py (and a
 #      broken copy must fail)
-#   4. Kubernetes: deploy/tools/check_k8s.py (and a broken copy must fail); the authority.ini of
-#      compose and of the ConfigMap use only keys the service knows (authority/config.cc)
+#   4. Kubernetes: deploy/tools/check_k8s.py (and broken copies must fail); the authority.ini and
+#      warrant.ini of compose and of the ConfigMaps use only keys the service knows
+#      (authority/config.cc, warrant/config.cc)
 #   5. Prometheus: promtool check rules / check config / test rules; the Grafana dashboard is JSON;
 #      docs/metrics.md names every series the code registers and every series the rules and the
 #      dashboard use
@@ -37,6 +39,7 @@ declare -A SECURITY_THRESHOLD=(
   [realdid-warrant.service]=11
   [ctid-sim.service]=11
   [realdid-ceremony.service]=2
+  [realdid-retention.service]=9
 )
 
 work=$(mktemp -d /var/tmp/realdid-check-deploy.XXXXXX)
@@ -73,14 +76,20 @@ mkdir -p "$R/etc/systemd/system" "$R/usr/lib/systemd" "$R/usr/lib/realdid" "$R/e
 # systemd's own units (targets the services order against), then ours, and stub executables at
 # the ExecStart paths (verify checks that they exist and are executable).
 cp -a /lib/systemd/system "$R/usr/lib/systemd/"
-cp deploy/systemd/*.service "$R/etc/systemd/system/"
-for b in realdid-authority realdid-ceremony realdid-warrant ctid-sim; do
-  printf '#!/bin/sh\nexit 0\n' > "$R/usr/lib/realdid/$b"; chmod 755 "$R/usr/lib/realdid/$b"
+cp deploy/systemd/*.service deploy/systemd/*.timer "$R/etc/systemd/system/"
+mkdir -p "$R/bin" "$R/usr/bin"
+for b in usr/lib/realdid/realdid-authority usr/lib/realdid/realdid-ceremony usr/lib/realdid/realdid-warrant \
+         usr/lib/realdid/ctid-sim usr/lib/realdid/realdid-admin; do
+  printf '#!/bin/sh\nexit 0\n' > "$R/$b"; chmod 755 "$R/$b"
 done
-units=()
+units=() timers=()
 for u in deploy/systemd/*.service; do units+=("$(basename "$u")"); done
+for u in deploy/systemd/*.timer; do timers+=("$(basename "$u")"); done
 [ "${#units[@]}" -eq "${#SECURITY_THRESHOLD[@]}" ] || die "every unit needs a threshold in SECURITY_THRESHOLD"
-out=$( cd "$R/etc/systemd/system" && systemd-analyze verify --root="$R" "${units[@]}" 2>&1 ) ||
+for t in "${timers[@]}"; do
+  [ -e "deploy/systemd/${t%.timer}.service" ] || die "$t has no service of the same name"
+done
+out=$( cd "$R/etc/systemd/system" && systemd-analyze verify --root="$R" "${units[@]}" "${timers[@]}" 2>&1 ) ||
   { echo "$out"; die "systemd-analyze verify failed"; }
 [ -z "$out" ] || { echo "$out"; die "systemd-analyze verify printed warnings (treated as errors)"; }
 for u in "${units[@]}"; do
@@ -96,10 +105,12 @@ broken=$( cd "$R/etc/systemd/system" && systemd-analyze verify --root="$R" reald
 grep -q 'realdid-broken.service:.*Failed to parse' <<<"$broken" || die "systemd-analyze verify did not notice a broken unit"
 rm "$R/etc/systemd/system/realdid-broken.service"
 systemd-sysusers --root="$R" - < deploy/systemd/realdid.sysusers.conf >/dev/null 2>&1
-for a in realdid-authority realdid-warrant realdid-ceremony; do
+for a in realdid-authority realdid-warrant realdid-ceremony realdid-maintenance; do
   grep -q "^$a:" "$R/etc/passwd" || die "sysusers did not create $a"
 done
 grep -Eq '^realdid-hsm:.*realdid-authority' "$R/etc/group" || die "realdid-authority is not in realdid-hsm"
+# The maintenance account holds only the owner DSN: never a token.
+! grep -Eq '^realdid-hsm:.*realdid-maintenance' "$R/etc/group" || die "realdid-maintenance must not be in realdid-hsm"
 systemd-tmpfiles --root="$R" --create - < deploy/systemd/realdid.tmpfiles.conf
 hsm_gid=$(awk -F: '$1 == "realdid-hsm" { print $3 }' "$R/etc/group")
 [ "$(stat -c '%a %g' "$R/var/lib/realdid/tokens")" = "2770 $hsm_gid" ] ||
@@ -140,7 +151,8 @@ end
 begin "Kubernetes manifests: schema subset and policy"
 python3 deploy/tools/check_k8s.py deploy/k8s
 python3 deploy/tools/check_ini_keys.py authority/config.cc deploy/compose/authority.ini deploy/k8s/configmap.yaml
-python3 deploy/tools/check_ini_keys.py warrant/config.cc deploy/compose/warrant.ini warrant/warrant.example.ini
+python3 deploy/tools/check_ini_keys.py warrant/config.cc deploy/compose/warrant.ini warrant/warrant.example.ini \
+  deploy/k8s/warrant-configmap.yaml
 mkdir -p "$work/k8s-broken"
 cp deploy/k8s/*.yaml "$work/k8s-broken/"
 sed -i -e 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' \
@@ -148,6 +160,20 @@ sed -i -e 's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' \
   -e 's/allowPrivilegeEscalation: false/allowPrivlegeEscalation: false/' "$work/k8s-broken/deployment.yaml"
 n=$(python3 deploy/tools/check_k8s.py "$work/k8s-broken" | grep -c '^check_k8s: ' || true)
 [ "$n" -ge 4 ] || die "check_k8s.py found only $n problems in a deliberately broken Deployment"
+# The warrant component and the CronJob are read too: an httpGet probe on the mutual-TLS listener,
+# a rolling single replica, a CronJob with a writable root and a bad schedule must each be named.
+cp deploy/k8s/deployment.yaml "$work/k8s-broken/"
+sed -i -e '0,/tcpSocket: {port: https}/s//httpGet: {path: \/healthz, port: https, scheme: HTTPS}/' \
+  -e 's/type: Recreate/type: RollingUpdate/' "$work/k8s-broken/warrant-deployment.yaml"
+sed -i -e '0,/readOnlyRootFilesystem: true/s//readOnlyRootFilesystem: false/' \
+  -e 's/schedule: "30 4 \* \* \*"/schedule: "daily"/' "$work/k8s-broken/retention-cronjob.yaml"
+broken=$(python3 deploy/tools/check_k8s.py "$work/k8s-broken" || true)
+grep -q 'Deployment/realdid-warrant).*startupProbe: the listener on 9443 is mutual TLS only' <<<"$broken" &&
+  grep -q 'Deployment/realdid-warrant): replicas must be >= 2' <<<"$broken" &&
+  grep -q 'CronJob/realdid-retention).*readOnlyRootFilesystem must be true' <<<"$broken" &&
+  grep -q "CronJob/realdid-retention): schedule 'daily'" <<<"$broken" &&
+  [ "$(grep -c '^check_k8s: ' <<<"$broken")" -eq 4 ] ||
+  { echo "$broken"; die "check_k8s.py did not report exactly the four faults of a broken warrant Deployment and CronJob"; }
 end
 
 # ---------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 The authority rejects unknown sections and keys at startup; this finds such a mistake in
 deploy/ without starting it. Known keys are read from the key table of authority/config.cc
 (entries of the form {"section", "key", ...}). Usage: check_ini_keys.py CONFIG_CC INI_OR_YAML...
-(a YAML file is searched for an `authority.ini: |` block, as in the Kubernetes ConfigMap).
+(a YAML file is searched for an `authority.ini: |` or `warrant.ini: |` block, as in the Kubernetes
+ConfigMaps; the warrant component's deploy files are checked against warrant/config.cc likewise).
 """
 import re
 import sys
@@ -16,9 +17,10 @@ def ini_text(path):
     if path.endswith((".yaml", ".yml")):
         for doc in yaml.safe_load_all(open(path, encoding="utf-8")):
             data = (doc or {}).get("data") or {}
-            if "authority.ini" in data:
-                return data["authority.ini"]
-        raise SystemExit(f"check_ini_keys: {path} has no authority.ini")
+            for name in ("authority.ini", "warrant.ini"):
+                if name in data:
+                    return data[name]
+        raise SystemExit(f"check_ini_keys: {path} has no authority.ini or warrant.ini")
     return open(path, encoding="utf-8").read()
 
 

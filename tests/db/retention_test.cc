@@ -443,6 +443,30 @@ TEST_F(RetentionTest, AdminCommandEndToEnd) {
   ASSERT_EQ(run({"--older-than-days", "30"}, &out), 0) << out;
   EXPECT_EQ(out, "pruned 0 commit blobs (older than 30 days, 0 batches)\n");
   ExpectKept(failed, "failed");
+
+  // The other daily job: partitions ahead (realdid_ensure_partitions, migration 0009).
+  auto partitions = [&](std::vector<std::string> args, std::string* o) {
+    args.insert(args.begin(), {admin_bin, "partitions", "ensure", "--dsn-file", dsn_file.string()});
+    return realdid::testing::RunCommand(args, o);
+  };
+  auto leaf_partitions = [&] {
+    return owner_->Run("count", [](Tx& tx) {
+      return tx.Exec("SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                     "JOIN pg_class p ON p.oid = i.inhparent "
+                     "WHERE p.relname IN ('issuance_records', 'audit_log')").One().GetInt64(0);
+    });
+  };
+  for (const char* bad : {"-1", "25", "x"}) {
+    EXPECT_EQ(partitions({"--months-ahead", bad}, &out), 2) << bad << ": " << out;
+  }
+  EXPECT_EQ(partitions({"--rows", "1"}, &out), 2) << out;
+  const std::int64_t before = leaf_partitions();
+  ASSERT_EQ(partitions({"--months-ahead", "6"}, &out), 0) << out;
+  const std::int64_t made = leaf_partitions() - before;
+  EXPECT_GT(made, 0);
+  EXPECT_EQ(out, "partitions created: " + std::to_string(made) + "\n");
+  ASSERT_EQ(partitions({"--months-ahead", "6"}, &out), 0) << out;  // idempotent
+  EXPECT_EQ(out, "partitions created: 0\n");
 }
 
 }  // namespace

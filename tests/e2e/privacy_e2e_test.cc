@@ -1,37 +1,38 @@
 // "No identifying data anywhere it should not be" (issue 5): after real issuances, a CTID failure,
-// an invalid ID number, a proven cheat and its lockout, and an audit verification, the residents'
-// names and ID numbers (in clear, as hex and as base64/base64url, and JSON-escaped) appear in no
-// log line of any component (the CTID simulator's log aside: it plays the ministry, which knows
-// them), in no line of the PostgreSQL server log with every statement and its parameters logged
-// (log_statement = all, log_min_duration_statement = 0), and in no column of a pg_dump taken as
-// the database superuser. Positive controls prove each haystack is real (statements are logged,
-// the dump holds the issuance rows).
+// an invalid ID number, a proven cheat and its lockout, a credential-scoped warrant executed by the
+// real warrant component (the moment a name and ID number are decrypted) and a person-scoped one,
+// and an audit verification, the residents' names and ID numbers (in clear, as hex and as
+// base64/base64url, and JSON-escaped) appear in no log line of any component (the CTID
+// simulator's log aside: it plays the ministry, which knows them; the warrant component's stdout
+// and stderr included), in no line of the PostgreSQL server log with every statement and its
+// parameters logged (log_statement = all, log_min_duration_statement = 0), and in no column of a
+// pg_dump taken as the database superuser after the executions. Positive controls prove each
+// haystack is real (statements are logged, the dump holds the issuance and warrant rows) and that
+// the identity really passed through the warrant component (its answer names the resident).
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <csignal>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/base64url.h"
 #include "core/bytes.h"
+#include "core/credential.h"
 #include "core/json.h"
 #include "tests/e2e/stack.h"
+#include "tests/warrant/warrant_harness.h"
 #include "wallet/client.h"
 #include "wallet/issuance.h"
 #include "wallet/wallet_file.h"
 
 namespace realdid::testing {
 namespace {
-
-std::string Slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 std::string Upper(std::string s) {
   for (char& c : s) {
@@ -69,6 +70,7 @@ TEST(PrivacyE2eTest, NoNameOrIdNumberInAnyLogOrColumn) {
   so.k = 4;
   so.min_k = 2;
   so.ctid_population = 1000;
+  so.admin = true;  // the internal client CA: auditors' certificates for the warrant component
   E2eStack stack(so);
 
   // Every statement and its parameters into the server log, from the authority's start on.
@@ -145,7 +147,39 @@ TEST(PrivacyE2eTest, NoNameOrIdNumberInAnyLogOrColumn) {
     EXPECT_THROW(wallet::Issue(authority, ctid, residents.back()), wallet::ServerRefusal);
   }
 
-  // 6. The auditors' verification of the log (read-only role).
+  // 6. The warrant component (started after the statement log is on): a credential-scoped warrant
+  // on the first resident's presentation, filed by alice, approved by bob and carol with their own
+  // tokens, executed over mutual TLS; then a person-scoped warrant on the person it named.
+  std::string warrant_stdout;
+  {
+    WarrantHarness warrant(stack, {"alice", "bob", "carol"}, 3);
+    warrant_stdout = warrant.genesis_output() + "warrant " + warrant.url() + "\n";
+    std::int64_t id = warrant.File(warrant.auditor(0), WarrantHarness::CredentialScope(pres));
+    warrant.ApproveBy(id, {1, 2});
+    wallet::HttpResponse r = warrant.Execute(warrant.auditor(0), id, pres);
+    ASSERT_EQ(r.status, 200) << r.body;
+    json::Value answer = json::Parse(r.body);
+    // Positive control: the name and ID number were decrypted in that process.
+    ASSERT_EQ(answer.at("outcome").as_string(), "resolved") << r.body;
+    ASSERT_EQ(answer.at("identity").at("name").as_string(), residents[0].name);
+    ASSERT_EQ(answer.at("identity").at("id_number").as_string(), residents[0].id_number);
+    const std::int64_t person = answer.at("person_id").as_int();
+
+    std::int64_t pid = warrant.File(warrant.auditor(1), WarrantHarness::PersonScope(person));
+    warrant.ApproveBy(pid, {0, 2});
+    wallet::HttpResponse l = warrant.Execute(warrant.auditor(1), pid, std::nullopt);
+    ASSERT_EQ(l.status, 200) << l.body;
+    json::Value listed = json::Parse(l.body);
+    ASSERT_EQ(listed.at("outcome").as_string(), "listed") << l.body;
+    ASSERT_EQ(listed.at("credentials").as_array().size(), 1u) << l.body;
+    credential::Parsed p = credential::ParseStrict(cred.issued, credential::Form::kIssued);
+    ASSERT_EQ(listed.at("credentials").as_array()[0].at("revocation_id").as_string(),
+              b64url::Encode(credential::RevocationId(p)));
+    warrant_stdout += warrant.Stop();  // flush and close the component's log
+  }
+  std::ofstream(stack.dir() / "warrant-stdout.log") << warrant_stdout;
+
+  // 7. The auditors' verification of the log (read-only role).
   const std::string dsn_file = (stack.dir() / "reader-dsn").string();
   {
     std::ofstream(dsn_file) << stack.pg().Dsn(PgRole::kWarrant).reveal_string() << "\n";
@@ -182,6 +216,20 @@ TEST(PrivacyE2eTest, NoNameOrIdNumberInAnyLogOrColumn) {
   ASSERT_NE(haystacks["postgresql server log"].find("parameters: $1 = "), std::string::npos);
   ASSERT_NE(haystacks["pg_dump"].find("COPY public.issuance_records"), std::string::npos);
   ASSERT_NE(haystacks["pg_dump"].find("COPY public.audit_log"), std::string::npos);
+  // ...the warrant component logged both executions and its stop (stderr; its stdout holds the
+  // genesis roster it loaded), its statements are in the server log, the dump holds the executions.
+  const std::string& wlog = haystacks["warrant.log"];
+  ASSERT_NE(wlog.find("\"warrant executed\""), std::string::npos) << wlog;
+  ASSERT_NE(wlog.find("\"outcome\":\"resolved\""), std::string::npos) << wlog;
+  ASSERT_NE(wlog.find("\"outcome\":\"listed\""), std::string::npos) << wlog;
+  ASSERT_NE(wlog.find("warrant component stopped"), std::string::npos) << wlog;
+  ASSERT_NE(haystacks["warrant-stdout.log"].find(" alice\n"), std::string::npos);
+  ASSERT_NE(haystacks["warrant-stdout.log"].find("genesis roster loaded"), std::string::npos);
+  ASSERT_NE(haystacks["postgresql server log"].find("user=realdid_warrant"), std::string::npos);
+  ASSERT_NE(haystacks["postgresql server log"].find("INSERT INTO warrant_executions"),
+            std::string::npos);
+  ASSERT_NE(haystacks["pg_dump"].find("COPY public.warrant_executions"), std::string::npos);
+  ASSERT_NE(haystacks["pg_dump"].find("warrant.executed"), std::string::npos);
   ASSERT_FALSE(cli_out.empty());
   // The authority signed audit checkpoints (its first one at start) and the auditors' check passed.
   ASSERT_NE(haystacks["authority.log"].find("audit checkpoint signed"), std::string::npos);

@@ -1,16 +1,11 @@
 // The warrant component end to end: the real stack (PostgreSQL, SoftHSM2 tokens from the real
 // ceremony, ctid-sim, realdid-authority with the internal client CA), real credentials issued over
 // HTTPS, the real realdid-warrant binary on its own mutual-TLS listener, and the real
-// realdid-auditor tool with one SoftHSM2 token per auditor.
-#include <fcntl.h>
+// realdid-auditor tool with one SoftHSM2 token per auditor (tests/warrant/warrant_harness.h).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
-#include <fstream>
 #include <set>
 #include <thread>
 
@@ -26,29 +21,13 @@
 #include "hsm/token.h"
 #include "tests/authority/test_tls.h"
 #include "tests/e2e/stack.h"
+#include "tests/warrant/warrant_harness.h"
 #include "wallet/client.h"
 
 namespace realdid::testing {
 namespace {
 
-std::string Slurp(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
-void Write(const std::filesystem::path& p, const std::string& s, int mode = 0600) {
-  std::ofstream(p, std::ios::binary | std::ios::trunc) << s;
-  std::filesystem::permissions(p, static_cast<std::filesystem::perms>(mode));
-}
-
-std::int64_t Now() { return static_cast<std::int64_t>(std::time(nullptr)); }
-
-struct Auditor {
-  std::string name;
-  ClientCert cert;
-  std::string token;
-  json::Value jwk;
-};
+std::int64_t Now() { return WarrantHarness::Now(); }
 
 class WarrantE2eTest : public ::testing::Test {
  protected:
@@ -70,38 +49,6 @@ class WarrantE2eTest : public ::testing::Test {
 
   static std::filesystem::path Dir() { return stack_->dir(); }
 
-  static std::vector<std::string> Conn(const Auditor& a) {
-    return {"--url", warrant_url_, "--ca", stack_->ca_file(), "--cert", a.cert.cert_file, "--key",
-            a.cert.key_file};
-  }
-  static std::vector<std::string> TokenArgs(const Auditor& a) {
-    return {"--module", SoftHsmHarness::ModulePath(), "--token", a.token, "--pin-file",
-            (Dir() / "hsm-pin").string()};
-  }
-  static RunResult Tool(const std::string& cmd, const std::vector<std::vector<std::string>>& parts) {
-    std::vector<std::string> argv = {E2eStack::Binary("tools/auditor/realdid-auditor"), cmd};
-    for (const auto& p : parts) argv.insert(argv.end(), p.begin(), p.end());
-    return RunCli(argv, Dir());
-  }
-
-  static Auditor MakeAuditor(const std::string& name) {
-    Auditor a;
-    a.name = name;
-    a.cert = stack_->IssueClientCert("auditor", name);
-    a.token = "auditor-" + name;
-    stack_->softhsm().InitToken(a.token);
-    RunResult r = Tool("keygen", {TokenArgs(a)});
-    if (r.rc != 0) throw std::runtime_error("keygen: " + r.err);
-    a.jwk = json::Parse(r.out.substr(0, r.out.find('\n')));
-    return a;
-  }
-
-  static std::string CertSha256(const Auditor& a) {
-    RunResult r = Tool("cert-sha256", {{a.cert.cert_file}});
-    if (r.rc != 0) throw std::runtime_error("cert-sha256: " + r.err);
-    return r.out.substr(0, r.out.find('\n'));
-  }
-
   static void StartAll() {
     StackOptions o;
     o.rsa_bits = 2048;
@@ -111,7 +58,12 @@ class WarrantE2eTest : public ::testing::Test {
     o.admin = true;
     stack_ = new E2eStack(o);
 
-    for (const char* n : {"alice", "bob", "carol", "dave"}) auditors_.push_back(MakeAuditor(n));
+    // Genesis roster: alice, bob, carol (M = 2 needs an author and two approvers); dave later.
+    warrant_ = std::make_unique<WarrantHarness>(
+        *stack_, std::vector<std::string>{"alice", "bob", "carol", "dave"}, 3);
+    auditors_ = warrant_->auditors();
+    // A second genesis is refused.
+    if (warrant_->Genesis().rc == 0) throw std::runtime_error("a second genesis roster was accepted");
     operator_ = new ClientCert(stack_->IssueClientCert("operator", "ops"));
     stranger_ = new ClientCert(stack_->IssueClientCert("", "stranger"));
     // A certificate from another CA, with the same subject as an enrolled auditor.
@@ -121,59 +73,6 @@ class WarrantE2eTest : public ::testing::Test {
     X509Ptr c = MakeCert(k.get(), "alice", ca.get(), ca_key.get(), false, 2);
     WritePem(Dir() / "other-ca-client.pem", c.get());
     WritePem(Dir() / "other-ca-client.key", k.get());
-
-    // Genesis roster: alice, bob, carol (M = 2 needs an author and two approvers).
-    json::Array list;
-    for (int i = 0; i < 3; ++i) {
-      json::Value e = json::Object{};
-      e.set("label", auditors_[static_cast<std::size_t>(i)].name);
-      e.set("cert_sha256", CertSha256(auditors_[static_cast<std::size_t>(i)]));
-      e.set("public_jwk", auditors_[static_cast<std::size_t>(i)].jwk);
-      list.push_back(std::move(e));
-    }
-    json::Value roster = json::Object{};
-    roster.set("v", 1);
-    roster.set("auditors", std::move(list));
-    Write(Dir() / "genesis-roster.json", json::Serialize(roster), 0644);
-
-    Write(Dir() / "warrant-db-dsn", std::string(stack_->pg().Dsn(PgRole::kWarrant).reveal_string()));
-    std::ostringstream ini;
-    ini << "[server]\nlisten_address = 127.0.0.1\nport = 0\n"
-        << "tls_cert_file = " << (Dir() / "authority.pem").string() << "\n"
-        << "tls_key_file = " << (Dir() / "authority.key").string() << "\n"
-        << "tls_ca_file = " << stack_->client_ca_file() << "\n"
-        << "drain_timeout = 2s\n"
-        << "[db]\ndsn_file = " << (Dir() / "warrant-db-dsn").string() << "\n"
-        << "[hsm]\nmodule_path = " << SoftHsmHarness::ModulePath() << "\n"
-        << "token_label = realdid-escrow\npin_file = " << (Dir() / "hsm-pin").string() << "\n"
-        << "keys_manifest = " << stack_->keys_manifest() << "\n"
-        << "[identity]\ntoken_label = realdid-issuance\npin_file = "
-        << (Dir() / "hsm-pin").string() << "\n"
-        << "[warrant]\napprovals = 2\n[log]\nlevel = info\n";
-    Write(Dir() / "warrant.ini", ini.str(), 0644);
-
-    RunResult g = RunCli({E2eStack::Binary("warrant/realdid-warrant"), "--config",
-                       (Dir() / "warrant.ini").string(), "--genesis-roster",
-                       (Dir() / "genesis-roster.json").string()},
-                      Dir());
-    if (g.rc != 0) throw std::runtime_error("genesis: " + g.err);
-    // A second genesis is refused.
-    RunResult g2 = RunCli({E2eStack::Binary("warrant/realdid-warrant"), "--config",
-                        (Dir() / "warrant.ini").string(), "--genesis-roster",
-                        (Dir() / "genesis-roster.json").string()},
-                       Dir());
-    if (g2.rc == 0) throw std::runtime_error("a second genesis roster was accepted");
-
-    warrant_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{E2eStack::Binary("warrant/realdid-warrant"), "--config",
-                                 (Dir() / "warrant.ini").string()},
-        Dir() / "warrant.log");
-    std::string line = warrant_->ReadLine();
-    if (line.rfind("warrant https://", 0) != 0) {
-      throw std::runtime_error("realdid-warrant did not start: " + line + "\n" +
-                               Slurp(Dir() / "warrant.log"));
-    }
-    warrant_url_ = line.substr(8);
 
     // Real credentials: resident 0 twice, resident 1 once.
     wallet::AuthorityClient authority(stack_->authority_url(), stack_->AuthorityTls());
@@ -185,58 +84,37 @@ class WarrantE2eTest : public ::testing::Test {
     creds_.push_back(wallet::Issue(authority, ctid, *other_));
   }
 
-  // ---- helpers ----
+  // ---- helpers (the harness's, under the names the tests use) ----
+  static std::vector<std::string> Conn(const Auditor& a) { return warrant_->Conn(a); }
+  static std::vector<std::string> TokenArgs(const Auditor& a) { return warrant_->TokenArgs(a); }
+  static RunResult Tool(const std::string& cmd, const std::vector<std::vector<std::string>>& parts) {
+    return warrant_->Tool(cmd, parts);
+  }
   static std::unique_ptr<wallet::HttpsClient> Client(const std::string& cert, const std::string& key) {
-    wallet::HttpsOptions o;
-    o.ca_file = stack_->ca_file();
-    o.client_cert_file = cert;
-    o.client_key_file = key;
-    return std::make_unique<wallet::HttpsClient>(warrant_url_, o);
+    return warrant_->Client(cert, key);
   }
-  static std::unique_ptr<wallet::HttpsClient> Client(const Auditor& a) {
-    return Client(a.cert.cert_file, a.cert.key_file);
-  }
+  static std::unique_ptr<wallet::HttpsClient> Client(const Auditor& a) { return warrant_->Client(a); }
 
   static std::string Presentation(const wallet::IssuedCredential& c) {
     jws::PrivateKey holder = jws::PrivateKey::EcP256FromScalar(c.holder_d.reveal());
     return sdjwt::Present(c.issued, {"age_over_18"}, holder, "https://rp.example", "n-123", Now());
   }
-  static std::string CredentialHash(std::string_view sd_jwt) {
-    return b64url::Encode(hash::Sha256(sd_jwt.substr(0, sd_jwt.find('~'))));
-  }
 
   // Files a warrant as `author`; returns its id.
   static std::int64_t File(const Auditor& author, const json::Value& scope,
                            const std::string& action = "resolve", std::int64_t ttl = 3600) {
-    json::Value body = json::Object{};
-    body.set("legal_basis", "Criminal Procedure Law art. 152");
-    body.set("case_reference", "CASE-2026-0001");
-    body.set("scope", scope);
-    body.set("action", action);
-    body.set("expires_at", Now() + ttl);
-    wallet::HttpResponse r = Client(author)->Post("/v1/warrants", json::Serialize(body));
-    if (r.status != 201) throw std::runtime_error("file: " + std::to_string(r.status) + r.body);
-    return json::Parse(r.body).at("id").as_int();
+    return warrant_->File(author, scope, action, ttl);
   }
   static json::Value CredentialScope(std::string_view sd_jwt) {
-    json::Value s = json::Object{};
-    s.set("credential_sha256", CredentialHash(sd_jwt));
-    return s;
+    return WarrantHarness::CredentialScope(sd_jwt);
   }
-  static RunResult Approve(const Auditor& a, std::int64_t id) {
-    return Tool("approve", {Conn(a), TokenArgs(a), {std::to_string(id)}});
-  }
+  static RunResult Approve(const Auditor& a, std::int64_t id) { return warrant_->Approve(a, id); }
   static wallet::HttpResponse Execute(const Auditor& a, std::int64_t id,
                                       const std::optional<std::string>& credential) {
-    json::Value body = json::Object{};
-    if (credential) body.set("credential", *credential);
-    return Client(a)->Post("/v1/warrants/" + std::to_string(id) + "/execute", json::Serialize(body));
+    return warrant_->Execute(a, id, credential);
   }
   static void ApproveBy(std::int64_t id, std::initializer_list<std::size_t> who) {
-    for (std::size_t i : who) {
-      RunResult r = Approve(auditors_[i], id);
-      ASSERT_EQ(r.rc, 0) << r.err;
-    }
+    warrant_->ApproveBy(id, who);
   }
 
   static std::string Detail(const wallet::HttpResponse& r) {
@@ -245,8 +123,7 @@ class WarrantE2eTest : public ::testing::Test {
 
   static inline E2eStack* stack_ = nullptr;
   static inline std::string* setup_error_ = nullptr;
-  static inline std::unique_ptr<ChildProcess> warrant_;
-  static inline std::string warrant_url_;
+  static inline std::unique_ptr<WarrantHarness> warrant_;
   static inline std::vector<Auditor> auditors_;
   static inline ClientCert* operator_ = nullptr;
   static inline ClientCert* stranger_ = nullptr;
@@ -258,7 +135,7 @@ class WarrantE2eTest : public ::testing::Test {
 TEST_F(WarrantE2eTest, CredentialWarrantResolvesThePresentationToTheResident) {
   const std::string presentation = Presentation(creds_[0]);
   // Filed with the CLI from the presentation the relying party saw.
-  Write(Dir() / "presentation.txt", presentation);
+  WriteFile(Dir() / "presentation.txt", presentation);
   RunResult f = Tool("file", {Conn(auditors_[0]),
                               {"--legal-basis", "Court order 17/2026", "--case", "CASE-17",
                                "--credential-file", (Dir() / "presentation.txt").string(),
@@ -294,7 +171,7 @@ TEST_F(WarrantE2eTest, CredentialWarrantResolvesThePresentationToTheResident) {
   EXPECT_NE(content.find("\"outcome\":\"resolved\""), std::string::npos);
   EXPECT_EQ(content.find(resident_->id_number), std::string::npos);
   // No identity in the component's log.
-  std::string log = Slurp(Dir() / "warrant.log");
+  std::string log = Slurp(warrant_->log_file());
   EXPECT_EQ(log.find(resident_->id_number), std::string::npos);
   EXPECT_EQ(log.find(resident_->name), std::string::npos);
 }
@@ -390,7 +267,7 @@ TEST_F(WarrantE2eTest, RosterChangeNeedsApprovalsAndALateApproverDoesNotCount) {
   std::int64_t id = File(auditors_[0], CredentialScope(creds_[0].issued));
   // Dave is not on the roster yet.
   EXPECT_EQ(Client(auditors_[3])->Get("/v1/warrants/" + std::to_string(id)).status, 403);
-  Write(Dir() / "dave.jwk", json::Serialize(auditors_[3].jwk));
+  WriteFile(Dir() / "dave.jwk", json::Serialize(auditors_[3].jwk));
   RunResult p = Tool("roster-propose", {Conn(auditors_[0]),
                                         {"add", "--label", "dave", "--cert-file",
                                          auditors_[3].cert.cert_file, "--jwk-file",

@@ -4,6 +4,7 @@
 //   realdid-admin principal disable --dsn-file FILE (--cert CERT.pem | --sha256 HEX)
 //   realdid-admin principal list    --dsn-file FILE
 //   realdid-admin retention commit-blobs --dsn-file FILE --older-than-days N [--batch ROWS]
+//   realdid-admin partitions ensure --dsn-file FILE [--months-ahead N]
 //
 // FILE holds the libpq connection string of realdid_owner (mode 0600 or 0640; it may contain the
 // password, so it is never taken from the command line). `add` refuses a CA certificate (the CA is
@@ -15,7 +16,12 @@
 // N days ago (N >= 1), in transactions of ROWS rows (default 10000), each with one audit row
 // "retention.commit_blobs" (tools/admin/retention.h, migration 0011); it prints
 // "pruned TOTAL commit blobs (older than N days, B batches)". Failed sessions keep their blob.
+// `partitions ensure` creates this month's and the next N months' (default 3, at most 24) monthly
+// partitions of issuance_records and audit_log (realdid_ensure_partitions, migration 0009;
+// idempotent) and prints "partitions created: M". Both are meant for a daily timer.
+#include <algorithm>
 #include <charconv>
+#include <initializer_list>
 #include <cstdint>
 #include <fstream>
 #include <iostream>
@@ -30,6 +36,7 @@
 #include "core/error.h"
 #include "db/db_error.h"
 #include "db/pool.h"
+#include "db/result.h"
 #include "tools/admin/principal_admin.h"
 #include "tools/admin/retention.h"
 
@@ -49,6 +56,7 @@ int Usage(std::string_view problem) {
                "       realdid-admin principal disable --dsn-file FILE (--cert CERT.pem | "
                "--sha256 HEX)\n"
                "       realdid-admin principal list --dsn-file FILE\n"
+               "       realdid-admin partitions ensure --dsn-file FILE [--months-ahead N]\n"
                "       realdid-admin retention commit-blobs --dsn-file FILE --older-than-days N "
                "[--batch ROWS]\n";
   return kExitUsage;
@@ -77,43 +85,89 @@ std::optional<std::int64_t> ParseCount(const std::string& s) {
   return v;
 }
 
-int RunRetention(int argc, char** argv) {
-  if (argc < 3 || std::string_view(argv[2]) != "commit-blobs") return Usage("unknown command");
+// "--name value" pairs from argv[3..]; nullopt (after printing the usage) on a malformed or
+// repeated option or one not in `allowed`.
+std::optional<std::map<std::string, std::string>> MaintenanceOptions(
+    int argc, char** argv, std::initializer_list<std::string_view> allowed) {
   std::map<std::string, std::string> opts;
   for (int i = 3; i < argc; ++i) {
     std::string_view a = argv[i];
-    if (a.substr(0, 2) != "--" || i + 1 >= argc) return Usage("bad argument");
-    if (!opts.emplace(std::string(a.substr(2)), argv[++i]).second) return Usage("repeated option");
-  }
-  for (const auto& [k, v] : opts) {
-    if (k != "dsn-file" && k != "older-than-days" && k != "batch") {
-      return Usage("unknown option --" + k);
+    if (a.substr(0, 2) != "--" || i + 1 >= argc) {
+      Usage("bad argument");
+      return std::nullopt;
+    }
+    if (!opts.emplace(std::string(a.substr(2)), argv[++i]).second) {
+      Usage("repeated option");
+      return std::nullopt;
     }
   }
-  if (opts.count("dsn-file") == 0) return Usage("--dsn-file is required");
-  if (opts.count("older-than-days") == 0) return Usage("--older-than-days is required");
-  const std::optional<std::int64_t> days = ParseCount(opts["older-than-days"]);
+  for (const auto& [k, v] : opts) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      Usage("unknown option --" + k);
+      return std::nullopt;
+    }
+  }
+  if (opts.count("dsn-file") == 0) {
+    Usage("--dsn-file is required");
+    return std::nullopt;
+  }
+  return opts;
+}
+
+db::Pool OwnerPool(const std::string& dsn_file) {
+  db::PoolConfig pc;
+  pc.dsn = authority::ReadSecretFile(dsn_file, "--dsn-file");
+  pc.size = 1;
+  return db::Pool(std::move(pc));
+}
+
+int RunRetention(int argc, char** argv) {
+  if (argc < 3 || std::string_view(argv[2]) != "commit-blobs") return Usage("unknown command");
+  std::optional<std::map<std::string, std::string>> opts =
+      MaintenanceOptions(argc, argv, {"dsn-file", "older-than-days", "batch"});
+  if (!opts) return kExitUsage;
+  if (opts->count("older-than-days") == 0) return Usage("--older-than-days is required");
+  const std::optional<std::int64_t> days = ParseCount((*opts)["older-than-days"]);
   if (!days || *days < 1) {
     return Usage("--older-than-days must be a whole number of days, at least 1");
   }
   std::int64_t batch = admin::kDefaultRetentionBatch;
-  if (opts.count("batch") != 0) {
-    const std::optional<std::int64_t> b = ParseCount(opts["batch"]);
+  if (opts->count("batch") != 0) {
+    const std::optional<std::int64_t> b = ParseCount((*opts)["batch"]);
     if (!b || *b < 1) return Usage("--batch must be a whole number of rows, at least 1");
     batch = *b;
   }
-  db::PoolConfig pc;
-  pc.dsn = authority::ReadSecretFile(opts["dsn-file"], "--dsn-file");
-  pc.size = 1;
-  db::Pool pool(std::move(pc));
+  db::Pool pool = OwnerPool((*opts)["dsn-file"]);
   const admin::RetentionRun run = admin::PruneCommitBlobs(pool, *days, batch);
   std::cout << "pruned " << run.pruned << " commit blobs (older than " << *days << " days, "
             << run.batches << " batches)\n";
   return kExitOk;
 }
 
+int RunPartitions(int argc, char** argv) {
+  if (argc < 3 || std::string_view(argv[2]) != "ensure") return Usage("unknown command");
+  std::optional<std::map<std::string, std::string>> opts =
+      MaintenanceOptions(argc, argv, {"dsn-file", "months-ahead"});
+  if (!opts) return kExitUsage;
+  std::int64_t months = 3;
+  if (opts->count("months-ahead") != 0) {
+    const std::optional<std::int64_t> m = ParseCount((*opts)["months-ahead"]);
+    if (!m || *m < 0 || *m > 24) return Usage("--months-ahead must be a whole number from 0 to 24");
+    months = *m;
+  }
+  db::Pool pool = OwnerPool((*opts)["dsn-file"]);
+  const std::int64_t made = pool.Run("ensure_partitions", [&](db::Tx& tx) {
+    return tx.Exec("SELECT realdid_ensure_partitions($1::integer)", {static_cast<long long>(months)})
+        .One()
+        .GetInt64(0);
+  });
+  std::cout << "partitions created: " << made << "\n";
+  return kExitOk;
+}
+
 int Run(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "retention") return RunRetention(argc, argv);
+  if (argc >= 2 && std::string_view(argv[1]) == "partitions") return RunPartitions(argc, argv);
   if (argc < 3 || std::string_view(argv[1]) != "principal") return Usage("");
   const std::string_view verb = argv[2];
   std::map<std::string, std::string> opts;

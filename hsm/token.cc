@@ -158,6 +158,11 @@ std::size_t Token::OpenSessionsForTesting() const {
   return open_count_;
 }
 
+std::size_t Token::WaitersForTesting() const {
+  std::lock_guard lock(mu_);
+  return waiters_.size();
+}
+
 Session Token::OpenLoggedInSession() {
   Session s = Session::Open(module_, slot_.load(), /*rw=*/false);
   CK_SESSION_INFO info{};
@@ -166,27 +171,50 @@ Session Token::OpenLoggedInSession() {
   return s;
 }
 
+bool Token::HandOver(Session& session) {
+  if (waiters_.empty()) return false;
+  Waiter* w = waiters_.front();
+  waiters_.pop_front();
+  w->generation = generation_;
+  if (session.valid()) {
+    w->session = std::move(session);
+  } else {
+    w->may_open = true;
+    ++open_count_;
+  }
+  w->granted = true;
+  w->cv.notify_one();
+  return true;
+}
+
 Token::Lease Token::Acquire() {
   std::uint64_t gen = 0;
   {
     std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return !idle_.empty() || open_count_ < pool_size_; });
     gen = generation_;
-    if (!idle_.empty()) {
+    if (waiters_.empty() && !idle_.empty()) {
       Session s = std::move(idle_.back());
       idle_.pop_back();
       return Lease(this, std::move(s), gen);
     }
-    ++open_count_;
+    if (!(waiters_.empty() && open_count_ < pool_size_)) {
+      Waiter w;
+      waiters_.push_back(&w);
+      w.cv.wait(lock, [&] { return w.granted; });
+      gen = w.generation;
+      if (w.session.valid()) return Lease(this, std::move(w.session), gen);
+      // w.may_open: open_count_ already counts the session about to be opened.
+    } else {
+      ++open_count_;
+    }
   }
   try {
     return Lease(this, OpenLoggedInSession(), gen);
   } catch (...) {
-    {
-      std::lock_guard lock(mu_);
-      --open_count_;
-    }
-    cv_.notify_one();
+    std::lock_guard lock(mu_);
+    if (open_count_ > 0) --open_count_;
+    Session none;
+    if (open_count_ < pool_size_) (void)HandOver(none);  // the freed slot to the oldest waiter
     throw;
   }
 }
@@ -195,14 +223,16 @@ void Token::Release(Session session, std::uint64_t generation, bool discard) noe
   Session to_close;
   {
     std::lock_guard lock(mu_);
-    if (!discard && session.valid() && generation == generation_ && idle_.size() < idle_.capacity()) {
-      idle_.push_back(std::move(session));  // no reallocation: capacity reserved
+    if (!discard && session.valid() && generation == generation_ &&
+        (!waiters_.empty() || idle_.size() < idle_.capacity())) {
+      if (!HandOver(session)) idle_.push_back(std::move(session));  // no reallocation
     } else {
       to_close = std::move(session);
       if (open_count_ > 0) --open_count_;
+      Session none;
+      if (open_count_ < pool_size_) (void)HandOver(none);  // the freed slot to the oldest waiter
     }
   }
-  cv_.notify_one();
   // to_close's destructor closes the session outside the lock.
 }
 
@@ -230,11 +260,14 @@ void Token::Recover(std::uint64_t observed_generation) {
     stale.swap(idle_);
     idle_.reserve(pool_size_ + 2);
     open_count_ -= std::min(open_count_, stale.size());
-    idle_.push_back(std::move(fresh));
     ++open_count_;
+    if (!HandOver(fresh)) idle_.push_back(std::move(fresh));
+    // Slots freed by the stale sessions go to the waiters, oldest first.
+    Session none;
+    while (open_count_ < pool_size_ && HandOver(none)) {
+    }
     handles_.clear();
   }
-  cv_.notify_all();
   // `stale` closes the old idle sessions here; leased ones close when they come back.
 }
 

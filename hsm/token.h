@@ -3,7 +3,8 @@
 //
 // Lifecycle: Open() finds the slot by token label, opens a session and logs in once; the token
 // never logs out while it lives (in SoftHSM2 C_Logout invalidates private object handles). Up to
-// pool_size sessions are kept and handed out as move-only Leases.
+// pool_size sessions are kept and handed out as move-only Leases, to waiting threads in arrival
+// order (a returned session goes straight to the oldest waiter: no barging, a bounded wait).
 // Keys are addressed by KeyRef (CKA_LABEL + CKA_ID); the object class is fixed by the operation.
 // Zero or several matching objects is an Error(kInternal). Object handles and public keys are cached.
 // Recovery: when a call fails with a session/login/device/handle code (hsm::IsRecoverable), the
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -120,6 +122,7 @@ class Token {
 
   std::uint64_t recoveries() const noexcept { return recoveries_.load(); }
   std::size_t OpenSessionsForTesting() const;
+  std::size_t WaitersForTesting() const;
 
  private:
   Token(std::shared_ptr<Module> module, const TokenConfig& config, OpObserver* observer);
@@ -145,12 +148,26 @@ class Token {
 
   std::mutex recover_mu_;  // serialises Recover()
 
+  // A thread queued in Acquire. Release hands a session (or the right to open one) to the oldest
+  // waiter directly, so waiters are served in arrival order: a thread that arrives while others
+  // wait cannot take a returned session first (no barging), which bounds the wait at load.
+  struct Waiter {
+    std::condition_variable cv;
+    Session session;        // a handed-over session (valid) ...
+    bool may_open = false;  // ... or a slot below pool_size to open one in
+    std::uint64_t generation = 0;
+    bool granted = false;
+  };
+  // Gives `session` (or, when it is not valid, an opening slot) to the oldest waiter; false when
+  // nobody waits. Requires mu_.
+  bool HandOver(Session& session);
+
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   // GUARDED_BY(mu_):
   std::uint64_t generation_ = 0;       // bumped by every recovery
   std::vector<Session> idle_;          // all of generation_
-  std::size_t open_count_ = 0;         // idle + leased (+ being opened)
+  std::size_t open_count_ = 0;         // idle + leased (+ being opened) (+ handed over)
+  std::deque<Waiter*> waiters_;        // arrival order; idle_ is empty while this is not
   std::map<std::string, CK_OBJECT_HANDLE> handles_;   // of generation_
   std::map<std::string, RsaPublicKey> rsa_public_;
   std::map<std::string, std::shared_ptr<const RsaCheckKey>> rsa_check_;

@@ -242,13 +242,15 @@ std::string E2eStack::StartExtraAuthority() {
   std::vector<std::string> env = options_.authority_env;
   env.push_back("REALDID_SERVER_PORT=" + std::to_string(port));
   env.push_back("REALDID_ADMIN_PORT=");  // one admin listener per stack: the first authority's
+  const std::filesystem::path log =
+      dir_ / ("authority-" + std::to_string(extra_authorities_.size() + 2) + ".log");
   auto child = std::make_unique<ChildProcess>(
       std::vector<std::string>{Binary("authority/realdid-authority"), "--config",
                                (dir_ / "authority.ini").string()},
-      dir_ / ("authority-" + std::to_string(extra_authorities_.size() + 2) + ".log"), env);
+      log, env);
   std::string line = child->ReadLine();
   if (line.rfind("public https://", 0) != 0) {
-    throw std::runtime_error("extra realdid-authority did not start: '" + line + "'");
+    throw std::runtime_error("extra realdid-authority did not start: '" + line + "'\n" + Slurp(log));
   }
   (void)child->ReadLine();  // metrics URL
   extra_authorities_.push_back(std::move(child));

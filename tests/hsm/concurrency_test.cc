@@ -2,7 +2,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include "tests/hsm/hsm_fixture.h"
 
@@ -47,6 +50,53 @@ TEST_F(HsmTest, EightThreadsSignThroughAPoolOfTwo) {
   EXPECT_EQ(verified.load(), kThreads * kPerThread);
   EXPECT_LE(token->OpenSessionsForTesting(), 2u);
   EXPECT_EQ(token->recoveries(), 0u);
+}
+
+// Waiters are served in arrival order: with the only session leased, threads queue one after the
+// other; each returned session goes to the oldest waiter, and a thread arriving meanwhile cannot
+// take it first.
+TEST_F(HsmTest, SessionsGoToWaitersInArrivalOrder) {
+  (void)RunCeremony();
+  auto token = Token::Open(module(), Config(kIssuance, 1));
+  Token::Lease held = token->Acquire();
+  constexpr int kWaiters = 5;
+  std::mutex mu;
+  std::vector<int> order;
+  std::vector<std::thread> threads;
+  auto await_waiters = [&](std::size_t n) {
+    for (int i = 0; i < 5000 && token->WaitersForTesting() != n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ASSERT_EQ(token->WaitersForTesting(), n);
+  };
+  for (int t = 0; t < kWaiters; ++t) {
+    threads.emplace_back([&, t] {
+      Token::Lease lease = token->Acquire();
+      std::lock_guard lock(mu);
+      order.push_back(t);
+    });
+    await_waiters(static_cast<std::size_t>(t) + 1);  // t is queued before t + 1 starts
+  }
+  // Return the session and ask again at once: this thread arrives last, so it is served last
+  // (a pool that let it barge in would give the session straight back to it).
+  held = Token::Lease();
+  held = token->Acquire();
+  {
+    std::lock_guard lock(mu);
+    order.push_back(99);
+  }
+  held = Token::Lease();
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4, 99}));
+  EXPECT_EQ(token->WaitersForTesting(), 0u);
+  EXPECT_EQ(token->OpenSessionsForTesting(), 1u);
+  // The pool is usable afterwards, and a discarded session's slot is reused.
+  {
+    Token::Lease l = token->Acquire();
+    l.Discard();
+  }
+  EXPECT_EQ(token->OpenSessionsForTesting(), 0u);
+  EXPECT_TRUE(static_cast<bool>(token->Acquire()));
 }
 
 TEST_F(HsmTest, ConcurrentOperationsSurviveASessionWipe) {

@@ -52,6 +52,14 @@ start_services() {  # stdout/stderr go to $S/log/<name>.{out,log}
   runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$B/authority/realdid-authority" \
     --config "$S/authority.ini" > "$S/log/authority.out" 2> "$S/log/authority.log" &
   auth_pid=$!
+  # The warrant component opens the same SoftHSM2 token directory: start it once the authority is
+  # up, not at the same instant (two SoftHSM2 processes initialising one token directory together
+  # can fail with CKR_GENERAL_ERROR; seen once in C_GetTokenInfo).
+  for _ in $(seq 1 150); do
+    curl -sf --cacert "$S/pki/ca.pem" "https://127.0.0.1:${REALDID_PUBLIC_PORT:-8443}/readyz" >/dev/null && break
+    kill -0 "$auth_pid" 2>/dev/null || break
+    sleep 0.2
+  done
   runuser -u "$REALDID_USER" -- env SOFTHSM2_CONF="$SOFTHSM2_CONF" "$B/warrant/realdid-warrant" \
     --config "$S/warrant.ini" > "$S/log/warrant.out" 2> "$S/log/warrant.log" &
   warrant_pid=$!
